@@ -1,0 +1,111 @@
+"""A single codebook: the entries, nearest-neighbour search and usage counting."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def squared_distances(x: Tensor, entries: Tensor) -> Tensor:
+    """Squared Euclidean distances between vectors and codewords.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., D)
+    entries : Tensor, shape (K, D)
+
+    Returns
+    -------
+    Tensor, shape (..., K)
+    """
+    # ||x||^2 - 2 x.c + ||c||^2 costs one matmul instead of materializing (..., K, D).
+    x_sq = x.pow(2).sum(-1, keepdim=True)
+    c_sq = entries.pow(2).sum(-1)
+    return (x_sq - 2.0 * x @ entries.T + c_sq).clamp_min_(0.0)
+
+
+class Codebook(nn.Module):
+    """K codewords of dimension D, with per-entry usage counters.
+
+    Usage is counted as the number of training batches in which each entry was
+    chosen at least once, since the last dead-code replacement. The counters are
+    registered buffers, so they are saved in ``state_dict`` and follow ``.to()``.
+
+    Parameters
+    ----------
+    size : int
+        Number of codewords K.
+    dim : int
+        Codeword dimension D.
+    """
+
+    def __init__(self, size: int, dim: int):
+        super().__init__()
+        if size < 1 or dim < 1:
+            raise ValueError(f"codebook needs size >= 1 and dim >= 1, got size={size}, dim={dim}")
+        # U(-1/K, 1/K), the NSVQ reference initialization; data-driven init is `kmeans_init`.
+        self.entries = nn.Parameter(torch.empty(size, dim).uniform_(-1.0 / size, 1.0 / size))
+        self.register_buffer("batches_used", torch.zeros(size))
+        self.register_buffer("batches_seen", torch.zeros((), dtype=torch.long))
+
+    @property
+    def size(self) -> int:
+        return self.entries.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.entries.shape[1]
+
+    def nearest(self, x: Tensor) -> Tensor:
+        """Index of the nearest codeword for each vector, shape (...,)."""
+        return squared_distances(x, self.entries).argmin(-1)
+
+    def lookup(self, indices: Tensor) -> Tensor:
+        """Codewords for the given indices, shape (..., D)."""
+        return self.entries[indices]
+
+    @torch.no_grad()
+    def count_usage(self, indices: Tensor) -> None:
+        """Record one batch in which ``indices`` were chosen."""
+        used = torch.zeros_like(self.batches_used)
+        used[indices.reshape(-1)] = 1.0
+        self.batches_used += used
+        self.batches_seen += 1
+
+    @torch.no_grad()
+    def replace_dead(self, *, threshold: float = 0.01, noise: float = 0.01) -> int:
+        """Overwrite rarely used entries by perturbed copies of used ones.
+
+        An entry is dead when it was chosen in fewer than ``threshold`` of the
+        batches seen since the last call. Each dead entry becomes a copy of a
+        live entry (drawn in proportion to use) plus Gaussian noise whose
+        standard deviation is ``noise`` times the spread of the live entries.
+        Counters are reset afterwards.
+
+        Returns
+        -------
+        int
+            Number of entries replaced.
+        """
+        seen = int(self.batches_seen)
+        if seen == 0:
+            return 0
+        rate = self.batches_used / seen
+        dead = rate < threshold
+        n_dead = int(dead.sum())
+        if 0 < n_dead < self.size:
+            live = (~dead).nonzero().squeeze(1)
+            weights = self.batches_used[live]
+            picks = live[torch.multinomial(weights, n_dead, replacement=True)]
+            spread = self.entries[live].std(0, unbiased=False) if live.numel() > 1 else self.entries.abs().mean(0)
+            spread = spread.clamp_min(1e-6)
+            jitter = torch.randn_like(self.entries[:n_dead])
+            self.entries[dead] = self.entries[picks] + noise * spread * jitter
+        else:
+            n_dead = 0  # all alive, or all dead (nothing to copy from)
+        self.batches_used.zero_()
+        self.batches_seen.zero_()
+        return n_dead
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, dim={self.dim}"

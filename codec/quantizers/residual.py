@@ -1,0 +1,69 @@
+"""Residual vector quantization (multi-stage VQ)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .base import Quantizer
+from .beam import beam_search
+from .codebook import Codebook
+from .complexity import OpCount, argmin, distance, smallest, vector_update
+
+
+class ResidualVQ(Quantizer):
+    """M stages; stage m quantizes what stages 1..m-1 left. Output is the sum.
+
+    Parameters
+    ----------
+    dim : int
+        Vector dimension D.
+    num_codebooks : int
+        Number of stages M.
+    codebook_size : int
+        Entries per stage K; bits = M * log2(K).
+    beam : int
+        1 for greedy stage-by-stage search; more keeps that many partial
+        paths through the stages.
+    **kwargs
+        ``gradient`` and ``commitment``, see ``Quantizer``.
+    """
+
+    def __init__(self, dim: int, num_codebooks: int, codebook_size: int, *, beam: int = 1, **kwargs):
+        super().__init__(dim, **kwargs)
+        if beam < 1:
+            raise ValueError(f"beam must be >= 1, got {beam}")
+        self.beam = beam
+        for _ in range(num_codebooks):
+            self.codebooks.append(Codebook(codebook_size, dim))
+
+    @property
+    def search_width(self) -> int:
+        return self.beam * self.codebook_sizes[0]
+
+    def _encode(self, x: Tensor) -> Tensor:
+        if self.beam > 1:
+            return beam_search(x, self._stacked_entries(), self.beam, ordered=True)
+        residual = x.clone()
+        codes = []
+        for cb in self.codebooks:
+            idx = cb.nearest(residual)
+            residual -= cb.lookup(idx)
+            codes.append(idx)
+        return torch.stack(codes, dim=1)
+
+    def _decode(self, codes: Tensor) -> Tensor:
+        return sum(cb.lookup(codes[:, m]) for m, cb in enumerate(self.codebooks))
+
+    def complexity(self) -> OpCount:
+        k, d, b = self.codebook_sizes[0], self.dim, self.beam
+        total = OpCount()
+        beams = 1
+        for _ in range(self.num_codebooks):
+            total += beams * (distance(k, d) + vector_update(d))
+            total += argmin(k) if b == 1 else smallest(beams * k, b)
+            beams = b
+        return total
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", beam={self.beam}"

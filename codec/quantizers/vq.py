@@ -1,0 +1,37 @@
+"""Plain vector quantization with a single codebook."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from .base import Quantizer
+from .codebook import Codebook
+from .complexity import OpCount, argmin, distance
+
+
+class VectorQuantizer(Quantizer):
+    """One codebook of K entries; bits = log2(K).
+
+    Parameters
+    ----------
+    dim : int
+        Vector dimension D.
+    codebook_size : int
+        Number of codewords K.
+    **kwargs
+        ``gradient`` and ``commitment``, see ``Quantizer``.
+    """
+
+    def __init__(self, dim: int, codebook_size: int, **kwargs):
+        super().__init__(dim, **kwargs)
+        self.codebooks.append(Codebook(codebook_size, dim))
+
+    def _encode(self, x: Tensor) -> Tensor:
+        return self.codebooks[0].nearest(x)[:, None]
+
+    def _decode(self, codes: Tensor) -> Tensor:
+        return self.codebooks[0].lookup(codes[:, 0])
+
+    def complexity(self) -> OpCount:
+        k = self.codebooks[0].size
+        return distance(k, self.dim) + argmin(k)
