@@ -1,0 +1,285 @@
+"""Order-16 LPC analysis per 20 ms frame and the LPC <-> LSF conversions.
+
+Analysis (as in AMR-WB/EVS): pre-emphasis 1 - 0.68 z^-1, a 30 ms Hann window
+centred on each 20 ms frame, autocorrelation, a Gaussian lag window (60 Hz),
+white-noise correction (+40 dB floor), Levinson-Durbin in float64, then
+bandwidth expansion. The filters model the pre-emphasized spectrum; that is
+why the perceptual weighting W(z) = A(z/0.92) / (1 - 0.68 z^-1) carries the
+de-emphasis term.
+
+Everything is vectorized over frames: arrays are (frames, 17) for LPC
+coefficients [1, a1, ..., a16] and (frames, 16) for LSFs in radians (0, pi).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+
+ORDER = 16
+FRAME = 320                    # 20 ms at 16 kHz
+WINDOW = 480                   # 30 ms analysis window, centred on the frame
+PREEMPHASIS = 0.68
+LAG_WINDOW_HZ = 60.0
+WHITE_NOISE_CORRECTION = 1.0001
+BANDWIDTH_EXPANSION = 0.994
+MIN_GAP = 2 * np.pi * 50.0 / SAMPLE_RATE   # 50 Hz between neighbouring LSFs
+_GRID = 2048                   # root-search grid over (0, pi) before bisection
+_BISECTIONS = 30
+
+
+def num_frames(samples: int) -> int:
+    """Frames for a signal of ``samples`` samples (the last one zero-padded)."""
+    return max(1, -(-samples // FRAME))
+
+
+def preemphasize(wav: np.ndarray, coefficient: float = PREEMPHASIS) -> np.ndarray:
+    """y[n] = x[n] - coefficient * x[n-1] (zero initial state)."""
+    wav = np.asarray(wav, dtype=np.float64)
+    out = wav.copy()
+    out[1:] -= coefficient * wav[:-1]
+    return out
+
+
+def frame_signal(wav: np.ndarray) -> np.ndarray:
+    """Windowed analysis frames, shape (frames, WINDOW), centred on each 20 ms frame."""
+    n = num_frames(len(wav))
+    lead = (WINDOW - FRAME) // 2
+    padded = np.zeros(n * FRAME + 2 * lead)
+    padded[lead:lead + len(wav)] = wav
+    frames = np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::FRAME][:n]
+    return frames * np.hanning(WINDOW + 2)[1:-1]
+
+
+def autocorrelation(frames: np.ndarray, order: int = ORDER) -> np.ndarray:
+    """Lags 0..order of each row, via the FFT: (frames, L) -> (frames, order + 1)."""
+    n_fft = 1 << int(np.ceil(np.log2(frames.shape[-1] + order)))
+    spectrum = np.fft.rfft(frames, n_fft)
+    return np.fft.irfft(spectrum.real ** 2 + spectrum.imag ** 2, n_fft)[..., :order + 1]
+
+
+def lag_window(order: int = ORDER, f0: float = LAG_WINDOW_HZ, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Gaussian lag window exp(-(2 pi f0 k / sr)^2 / 2), k = 0..order."""
+    k = np.arange(order + 1)
+    return np.exp(-0.5 * (2 * np.pi * f0 * k / sr) ** 2)
+
+
+def levinson(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Levinson-Durbin recursion, vectorized over rows.
+
+    Parameters
+    ----------
+    r : ndarray, shape (frames, p + 1)
+        Autocorrelation with r[:, 0] > 0.
+
+    Returns
+    -------
+    a : ndarray, shape (frames, p + 1)
+        [1, a1, ..., ap] with A(z) = sum a_k z^-k.
+    reflection : ndarray, shape (frames, p)
+    """
+    r = np.asarray(r, dtype=np.float64)
+    frames, p = r.shape[0], r.shape[1] - 1
+    a = np.zeros((frames, p + 1))
+    a[:, 0] = 1.0
+    reflection = np.zeros((frames, p))
+    error = r[:, 0].copy()
+    for i in range(1, p + 1):
+        acc = r[:, i] + np.einsum("fj,fj->f", a[:, 1:i], r[:, i - 1:0:-1])
+        k = -acc / error
+        a[:, 1:i] = a[:, 1:i] + k[:, None] * a[:, i - 1:0:-1]
+        a[:, i] = k
+        reflection[:, i - 1] = k
+        error = error * (1.0 - k * k)
+    return a, reflection
+
+
+def analyze(wav: np.ndarray, *, order: int = ORDER) -> np.ndarray:
+    """LPC coefficients per 20 ms frame of a 16 kHz signal.
+
+    Parameters
+    ----------
+    wav : ndarray, shape (samples,)
+        16 kHz mono audio.
+
+    Returns
+    -------
+    ndarray, shape (frames, order + 1)
+        [1, a1, ..., a_order] per frame; every filter is minimum phase, also
+        for silence, DC, clipping or full-scale noise.
+    """
+    wav = np.asarray(wav, dtype=np.float64)
+    if wav.ndim != 1:
+        raise ValueError(f"expected a 1-D signal, got shape {wav.shape}")
+    if not np.isfinite(wav).all():
+        raise ValueError("signal contains NaN or Inf")
+    r = autocorrelation(frame_signal(preemphasize(wav)), order)
+    r *= lag_window(order)
+    # White-noise correction, plus an absolute floor so silence gives A(z) = 1.
+    r[:, 0] = r[:, 0] * WHITE_NOISE_CORRECTION + 1e-10
+    a, _ = levinson(r)
+    return a * BANDWIDTH_EXPANSION ** np.arange(order + 1)
+
+
+# ------------------------------------------------------------------ LPC <-> LSF
+def _sum_difference_polynomials(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric halves of P(z) = A(z) + z^-(p+1) A(1/z) and Q(z) = A(z) - z^-(p+1) A(1/z).
+
+    The trivial roots z = -1 (of P) and z = +1 (of Q) are divided out, leaving
+    two symmetric polynomials of degree p with p/2 unit-circle roots each.
+    """
+    padded = np.concatenate([a, np.zeros((a.shape[0], 1))], axis=1)
+    flipped = padded[:, ::-1]
+    p_full, q_full = padded + flipped, padded - flipped
+    p_half = np.zeros_like(a)
+    q_half = np.zeros_like(a)
+    p_half[:, 0], q_half[:, 0] = p_full[:, 0], q_full[:, 0]
+    for k in range(1, a.shape[1]):
+        p_half[:, k] = p_full[:, k] - p_half[:, k - 1]   # divide by (1 + z^-1)
+        q_half[:, k] = q_full[:, k] + q_half[:, k - 1]   # divide by (1 - z^-1)
+    return p_half, q_half
+
+
+def _cosine_series(half: np.ndarray) -> np.ndarray:
+    """Coefficients c_k of F(w) = sum_k c_k cos(k w) = e^{j n w} G(e^{jw}), G symmetric, degree 2n."""
+    n = (half.shape[1] - 1) // 2
+    c = 2.0 * half[:, n::-1].copy()
+    c[:, 0] /= 2.0
+    return c
+
+
+def _unit_circle_roots(series: np.ndarray) -> np.ndarray:
+    """The n roots in (0, pi) of each row's cosine series, (frames, n + 1) -> (frames, n)."""
+    frames, n = series.shape[0], series.shape[1] - 1
+    grid = np.linspace(0.0, np.pi, _GRID)
+    values = series @ np.cos(np.outer(np.arange(n + 1), grid))
+    crossings = np.signbit(values[:, :-1]) != np.signbit(values[:, 1:])
+    roots = np.empty((frames, n))
+    good = crossings.sum(1) == n
+    if good.any():
+        rows, cols = np.nonzero(crossings[good])
+        lo = grid[cols].reshape(-1, n)
+        hi = grid[cols + 1].reshape(-1, n)
+        s = series[good]
+        k = np.arange(n + 1)
+
+        def f(w):
+            return np.einsum("fk,fik->fi", s, np.cos(w[..., None] * k))
+
+        f_lo = f(lo)
+        for _ in range(_BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            f_mid = f(mid)
+            left = np.signbit(f_mid) != np.signbit(f_lo)
+            hi = np.where(left, mid, hi)
+            lo = np.where(left, lo, mid)
+            f_lo = np.where(left, f_lo, f_mid)
+        roots[good] = 0.5 * (lo + hi)
+    for row in np.nonzero(~good)[0]:  # roots closer than the grid: solve exactly
+        poly = np.polynomial.chebyshev.Chebyshev(series[row])
+        x = np.clip(np.real(poly.roots()), -1.0, 1.0)
+        roots[row] = np.sort(np.arccos(x))
+    return roots
+
+
+def lpc_to_lsf(a: np.ndarray) -> np.ndarray:
+    """Line spectral frequencies of minimum-phase LPC filters.
+
+    Parameters
+    ----------
+    a : ndarray, shape (frames, p + 1), p even
+
+    Returns
+    -------
+    ndarray, shape (frames, p)
+        Ascending LSFs in radians, in (0, pi).
+    """
+    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    if a.shape[1] % 2 == 0:
+        raise ValueError(f"LPC order must be even, got {a.shape[1] - 1}")
+    p_half, q_half = _sum_difference_polynomials(a)
+    lsf = np.concatenate([_unit_circle_roots(_cosine_series(p_half)),
+                          _unit_circle_roots(_cosine_series(q_half))], axis=1)
+    return np.sort(lsf, axis=1)
+
+
+def _product_of_quadratics(lsf: np.ndarray) -> np.ndarray:
+    """Coefficients of prod_i (1 - 2 cos(w_i) z^-1 + z^-2), (frames, n) -> (frames, 2n + 1)."""
+    frames, n = lsf.shape
+    poly = np.zeros((frames, 2 * n + 1))
+    poly[:, 0] = 1.0
+    for i in range(n):
+        c = -2.0 * np.cos(lsf[:, i])[:, None]
+        shifted1 = np.zeros_like(poly)
+        shifted2 = np.zeros_like(poly)
+        shifted1[:, 1:] = poly[:, :-1]
+        shifted2[:, 2:] = poly[:, :-2]
+        poly = poly + c * shifted1 + shifted2
+    return poly
+
+
+def lsf_to_lpc(lsf: np.ndarray) -> np.ndarray:
+    """LPC filters from ascending LSFs: (frames, p) -> (frames, p + 1)."""
+    lsf = np.atleast_2d(np.asarray(lsf, dtype=np.float64))
+    # The lowest LSF is a root of P (whose trivial root is z = -1), then they alternate.
+    p_half = _product_of_quadratics(lsf[:, 0::2])
+    q_half = _product_of_quadratics(lsf[:, 1::2])
+    zeros = np.zeros((lsf.shape[0], 1))
+    p_full = np.concatenate([p_half, zeros], 1) + np.concatenate([zeros, p_half], 1)   # * (1 + z^-1)
+    q_full = np.concatenate([q_half, zeros], 1) - np.concatenate([zeros, q_half], 1)   # * (1 - z^-1)
+    return 0.5 * (p_full + q_full)[:, :-1]
+
+
+# ---------------------------------------------------------------- LSF handling
+def stabilize(lsf: np.ndarray, min_gap: float = MIN_GAP) -> np.ndarray:
+    """Sort and space LSFs so that min_gap <= w1, w_{i+1} - w_i >= min_gap, w_p <= pi - min_gap."""
+    out = np.sort(np.asarray(lsf, dtype=np.float64), axis=-1)
+    out[..., 0] = np.maximum(out[..., 0], min_gap)
+    for i in range(1, out.shape[-1]):
+        out[..., i] = np.maximum(out[..., i], out[..., i - 1] + min_gap)
+    out[..., -1] = np.minimum(out[..., -1], np.pi - min_gap)
+    for i in range(out.shape[-1] - 2, -1, -1):
+        out[..., i] = np.minimum(out[..., i], out[..., i + 1] - min_gap)
+    return out
+
+
+def interpolate(lsf_from: np.ndarray, lsf_to: np.ndarray, fraction: float | np.ndarray) -> np.ndarray:
+    """Linear interpolation in the LSF domain; the result of two ordered sets stays ordered."""
+    fraction = np.asarray(fraction, dtype=np.float64)
+    return (1.0 - fraction) * lsf_from + fraction * lsf_to
+
+
+def sensitivity_weights(lsf: np.ndarray) -> np.ndarray:
+    """Laroia et al.'s inverse-harmonic-mean weights 1/(w_i - w_{i-1}) + 1/(w_{i+1} - w_i).
+
+    Closely spaced LSFs mark spectral peaks, where an LSF error changes the
+    log spectrum most, so they get larger weights. Normalized to mean 1 per frame.
+    """
+    lsf = np.asarray(lsf, dtype=np.float64)
+    edges = np.concatenate([np.zeros(lsf.shape[:-1] + (1,)), lsf, np.full(lsf.shape[:-1] + (1,), np.pi)], -1)
+    gaps = np.maximum(np.diff(edges, axis=-1), 1e-4)
+    w = 1.0 / gaps[..., :-1] + 1.0 / gaps[..., 1:]
+    return w / w.mean(-1, keepdims=True)
+
+
+# ------------------------------------------------------------ spectral distortion
+def envelope_db(a: np.ndarray, n_fft: int = 512) -> np.ndarray:
+    """Log magnitude of 1/A(e^jw) in dB at n_fft/2 + 1 frequencies from 0 to pi."""
+    spectrum = np.abs(np.fft.rfft(np.atleast_2d(a), n_fft, axis=-1))
+    return -20.0 * np.log10(np.maximum(spectrum, 1e-12))
+
+
+def spectral_distortion(a_ref: np.ndarray, a_hat: np.ndarray, n_fft: int = 512) -> np.ndarray:
+    """RMS difference of the two LPC envelopes in dB over 0-8 kHz, per frame.
+
+    Parameters
+    ----------
+    a_ref, a_hat : ndarray, shape (frames, p + 1)
+
+    Returns
+    -------
+    ndarray, shape (frames,)
+    """
+    diff = envelope_db(a_ref, n_fft) - envelope_db(a_hat, n_fft)
+    return np.sqrt(np.mean(diff ** 2, axis=-1))
