@@ -31,12 +31,13 @@ def correlated(n, dim, rho=0.9, seed=0):
     return x
 
 
-def exhaustive_error(x, entries):
-    """Per-vector error of the best sum of one codeword per codebook, by enumeration."""
+def exhaustive_error(x, entries, weights=None):
+    """Per-vector (weighted) error of the best sum of one codeword per codebook, by enumeration."""
+    w = torch.ones_like(x) if weights is None else weights
     best = torch.full((len(x),), float("inf"))
     for combo in itertools.product(range(entries.shape[1]), repeat=entries.shape[0]):
         total = sum(entries[m, c] for m, c in enumerate(combo))
-        best = torch.minimum(best, (x - total).pow(2).sum(-1))
+        best = torch.minimum(best, (w * (x - total).pow(2)).sum(-1))
     return best
 
 
@@ -243,6 +244,39 @@ def test_additive_beam_reaches_exhaustive_optimum(m_books):
     torch.testing.assert_close(torch.tensor(errors[-1]), optimum.mean(), rtol=1e-5, atol=1e-5)
     assert errors[0] > errors[-1], "greedy search is worse than exhaustive on random codebooks"
     assert errors == sorted(errors, reverse=True)
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+def test_weighted_beam_search_reaches_weighted_optimum(ordered):
+    torch.manual_seed(5)
+    entries = torch.randn(3, 4, 4)
+    x = 2 * torch.randn(100, 4)
+    weights = torch.rand(100, 4) * 5 + 0.1
+    codes = beam_search(x, entries, 64, ordered=ordered, weights=weights)
+    x_hat = sum(entries[m][codes[:, m]] for m in range(3))
+    torch.testing.assert_close((weights * (x - x_hat).pow(2)).sum(-1), exhaustive_error(x, entries, weights),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_weights_change_the_search_not_the_protocol(name):
+    q = make(name)
+    x = correlated(500, 16)
+    q.kmeans_init(x)
+    torch.testing.assert_close(q.encode(x, torch.full_like(x, 3.0)), q.encode(x))  # uniform weights: same codes
+    weights = torch.rand_like(x) * 10 + 0.1
+    codes = q.encode(x, weights)
+    err_weighted = (weights * (x - q.decode(codes)).pow(2)).sum(-1).mean()
+    err_plain = (weights * (x - q.decode(q.encode(x))).pow(2)).sum(-1).mean()
+    if name in ("vq", "pvq", "avq"):  # exact or beam search; greedy stages carry no such guarantee
+        assert err_weighted < err_plain, "weighted search lowers the weighted error"
+    q.train()
+    out = q(x, weights)
+    if q.gradient == "nsvq":
+        torch.testing.assert_close((weights.sqrt() * (out.x_hat - x)).norm(dim=-1),
+                                   (weights.sqrt() * (out.hard - x)).norm(dim=-1))
+    with pytest.raises(ValueError, match="positive"):
+        q.encode(x, torch.zeros_like(x))
 
 
 def test_additive_beam_uses_each_codebook_once():

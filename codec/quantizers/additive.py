@@ -44,8 +44,8 @@ class AdditiveVQ(Quantizer):
     def search_width(self) -> int:
         return self.beam * self.num_codebooks * self.codebook_sizes[0]
 
-    def _encode(self, x: Tensor) -> Tensor:
-        return beam_search(x, self._stacked_entries(), self.beam, ordered=False)
+    def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
+        return beam_search(x, self._stacked_entries(), self.beam, ordered=False, weights=weights)
 
     def _decode(self, codes: Tensor) -> Tensor:
         return sum(cb.lookup(codes[:, m]) for m, cb in enumerate(self.codebooks))

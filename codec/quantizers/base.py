@@ -13,6 +13,10 @@ input and the codebooks:
   ``lloyd_step`` (LBG).
 
 In eval mode ``forward(x).x_hat`` equals ``decode(encode(x))``.
+
+Every search and estimator takes optional per-vector, per-dimension weights
+(N, D): the error is then ``sum_d w_d (x_d - x_hat_d)^2``. Envelope quantizers
+use them to weight LSF errors by spectral sensitivity.
 """
 
 from __future__ import annotations
@@ -56,12 +60,20 @@ class QuantizerOutput:
     perplexity: Tensor
 
 
-def noise_substitution(x: Tensor, hard: Tensor) -> Tensor:
-    """NSVQ output ``x + ||x - hard|| * v / ||v||`` with ``v ~ N(0, I)`` per vector."""
-    error_norm = (x - hard).norm(dim=-1, keepdim=True)
+def noise_substitution(x: Tensor, hard: Tensor, weights: Tensor | None = None) -> Tensor:
+    """NSVQ output ``x + ||x - hard|| * v / ||v||`` with ``v ~ N(0, I)`` per vector.
+
+    With per-dimension ``weights`` w the norm is the weighted one and the noise
+    is shaped by 1/sqrt(w), so the weighted error norm is kept exactly:
+    ``||sqrt(w) (x~ - x)|| = ||sqrt(w) (x - hard)||``. A weighted squared-error
+    loss then gives the codebooks the gradient of weighted k-means.
+    """
     direction = torch.randn_like(x)
     direction = direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    return x + error_norm * direction
+    if weights is None:
+        return x + (x - hard).norm(dim=-1, keepdim=True) * direction
+    root = weights.sqrt()
+    return x + (root * (x - hard)).norm(dim=-1, keepdim=True) * direction / root
 
 
 def perplexity(codes: Tensor, sizes: list[int]) -> Tensor:
@@ -117,13 +129,19 @@ class Quantizer(nn.Module, ABC):
         """Bits per vector: the sum of log2(K) over codebooks."""
         return sum(math.log2(k) for k in self.codebook_sizes)
 
-    def encode(self, x: Tensor) -> Tensor:
-        """Quantize vectors to indices: (..., D) -> LongTensor (..., M)."""
+    def encode(self, x: Tensor, weights: Tensor | None = None) -> Tensor:
+        """Quantize vectors to indices: (..., D) -> LongTensor (..., M).
+
+        ``weights`` (..., D), positive, make the search minimize the weighted error.
+        """
         x2d = self._flatten_input(x)
+        w2d = self._flatten_weights(weights, x)
+        if not len(x2d):
+            return x2d.new_zeros((*x.shape[:-1], self.num_codebooks), dtype=torch.long)
+        rows = max(256, 2 ** 19 // max(1, self.search_width))  # cache-sized chunks
         with torch.no_grad():
-            rows = max(256, 2 ** 19 // max(1, self.search_width))  # cache-sized chunks
-            codes = torch.cat([self._encode(chunk) for chunk in x2d.split(rows)]) if len(x2d) else \
-                x2d.new_zeros((0, self.num_codebooks), dtype=torch.long)
+            w_chunks = w2d.split(rows) if w2d is not None else [None] * len(x2d.split(rows))
+            codes = torch.cat([self._encode(c, w) for c, w in zip(x2d.split(rows), w_chunks)])
         return codes.reshape(*x.shape[:-1], self.num_codebooks)
 
     def decode(self, codes: Tensor) -> Tensor:
@@ -138,8 +156,8 @@ class Quantizer(nn.Module, ABC):
             raise ValueError(f"codes out of range for codebook sizes {self.codebook_sizes}")
         return self._decode(codes2d).reshape(*codes.shape[:-1], self.dim)
 
-    def forward(self, x: Tensor) -> QuantizerOutput:
-        codes = self.encode(x)
+    def forward(self, x: Tensor, weights: Tensor | None = None) -> QuantizerOutput:
+        codes = self.encode(x, weights)
         hard = self.decode(codes)
         codes2d = codes.reshape(-1, self.num_codebooks)
         ppl = perplexity(codes2d, self.codebook_sizes)
@@ -148,7 +166,7 @@ class Quantizer(nn.Module, ABC):
             return QuantizerOutput(hard, codes, hard, zero, ppl)
         for m, cb in enumerate(self.codebooks):
             cb.count_usage(codes2d[:, m])
-        x_hat, loss = self._training_output(x, hard, codes)
+        x_hat, loss = self._training_output(x, hard, weights)
         return QuantizerOutput(x_hat, codes, hard, loss, ppl)
 
     @property
@@ -157,8 +175,8 @@ class Quantizer(nn.Module, ABC):
         return max(self.codebook_sizes)
 
     @abstractmethod
-    def _encode(self, x: Tensor) -> Tensor:
-        """(N, D) -> LongTensor (N, M)."""
+    def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
+        """(N, D), optional weights (N, D) -> LongTensor (N, M)."""
 
     @abstractmethod
     def _decode(self, codes: Tensor) -> Tensor:
@@ -169,13 +187,14 @@ class Quantizer(nn.Module, ABC):
         """Operations to encode one vector (ITU-T STL 2009 weights), every stage counted."""
 
     # ------------------------------------------------------------------ training
-    def _training_output(self, x: Tensor, hard: Tensor, codes: Tensor) -> tuple[Tensor, Tensor]:
+    def _training_output(self, x: Tensor, hard: Tensor, weights: Tensor | None) -> tuple[Tensor, Tensor]:
         zero = hard.new_zeros(())
         if self.gradient == "nsvq":
-            return noise_substitution(x, hard), zero
+            return noise_substitution(x, hard, weights), zero
         if self.gradient == "ste":
-            codebook_loss = (hard - x.detach()).pow(2).sum(-1).mean()
-            commitment_loss = (x - hard.detach()).pow(2).sum(-1).mean()
+            w = weights if weights is not None else 1.0
+            codebook_loss = (w * (hard - x.detach()).pow(2)).sum(-1).mean()
+            commitment_loss = (w * (x - hard.detach()).pow(2)).sum(-1).mean()
             return x + (hard - x).detach(), codebook_loss + self.commitment * commitment_loss
         # "kmeans": codebooks are not trained by gradients; pass x through unchanged in value.
         return x + (hard - x).detach(), zero
@@ -237,6 +256,16 @@ class Quantizer(nn.Module, ABC):
         if not torch.isfinite(x2d).all():
             raise ValueError("input contains NaN or Inf")
         return x2d
+
+    def _flatten_weights(self, weights: Tensor | None, x: Tensor) -> Tensor | None:
+        if weights is None:
+            return None
+        if weights.shape != x.shape:
+            raise ValueError(f"weights must have the input's shape {tuple(x.shape)}, got {tuple(weights.shape)}")
+        w2d = weights.reshape(-1, self.dim).to(x.dtype)
+        if not (torch.isfinite(w2d).all() and (w2d > 0).all()):
+            raise ValueError("weights must be finite and positive")
+        return w2d
 
     def _stacked_entries(self) -> Tensor:
         """All codebooks as one (M, K, D) tensor (equal sizes and full dimension)."""

@@ -13,7 +13,8 @@ import torch
 from torch import Tensor
 
 
-def beam_search(x: Tensor, entries: Tensor, beam: int, *, ordered: bool) -> Tensor:
+def beam_search(x: Tensor, entries: Tensor, beam: int, *, ordered: bool,
+                weights: Tensor | None = None) -> Tensor:
     """Choose one codeword from every codebook to minimize ``||x - sum||^2``.
 
     Parameters
@@ -27,6 +28,8 @@ def beam_search(x: Tensor, entries: Tensor, beam: int, *, ordered: bool) -> Tens
         If True, step m picks from codebook m (residual VQ). If False, every
         step picks from any codebook the beam has not used yet (additive VQ);
         tuples reached in different orders are merged.
+    weights : Tensor, shape (N, D), optional
+        Per-vector weights: minimize ``sum_d w_d (x_d - sum_d)^2`` instead.
 
     Returns
     -------
@@ -36,7 +39,9 @@ def beam_search(x: Tensor, entries: Tensor, beam: int, *, ordered: bool) -> Tens
     n, d = x.shape
     m_books, k_size, _ = entries.shape
     flat = entries.reshape(m_books * k_size, d)
-    flat_sq = flat.pow(2).sum(-1)
+    # Weighted distance ||r - c||_w^2 = ||r||_w^2 - 2 (w r).c + w.c^2; unweighted is w = 1.
+    w = weights[:, None, :] if weights is not None else None
+    flat_sq = flat.pow(2).sum(-1) if weights is None else (weights @ flat.pow(2).T)[:, None, :]  # (N, 1, MK)
     book_of = torch.arange(m_books, device=x.device).repeat_interleave(k_size)
     # Positional keys identify a tuple regardless of the order it was built in.
     key_weights = torch.ones(m_books, dtype=torch.long, device=x.device)
@@ -44,19 +49,23 @@ def beam_search(x: Tensor, entries: Tensor, beam: int, *, ordered: bool) -> Tens
         key_weights[m] = key_weights[m - 1] * (k_size + 1)  # int64 wraps: a hash beyond 2^63
 
     residual = x[:, None, :]                                  # (N, B, D)
-    error = residual.pow(2).sum(-1)                           # (N, B)
+    error = _norm(residual, w)                                # (N, B)
     chosen = torch.full((n, 1, m_books), -1, dtype=torch.long, device=x.device)
 
     for step in range(m_books):
         n_beams = residual.shape[1]
+        weighted = residual if w is None else w * residual
         if ordered:
             cand = slice(step * k_size, (step + 1) * k_size)
-            dist = error[..., None] - 2.0 * residual @ flat[cand].T + flat_sq[cand]
+            dist = error[..., None] - 2.0 * weighted @ flat[cand].T + flat_sq[..., cand]
             valid = n_beams * k_size
         else:
             # Keep only the codebooks each beam has not used: (N, B, M - step, K).
             free = (chosen >= 0).to(torch.int8).argsort(dim=-1, stable=True)[..., : m_books - step]
-            dist = torch.addmm(flat_sq, residual.reshape(-1, d), flat.T, alpha=-2.0)
+            if w is None:
+                dist = torch.addmm(flat_sq, weighted.reshape(-1, d), flat.T, alpha=-2.0)
+            else:
+                dist = flat_sq - 2.0 * weighted @ flat.T
             dist = dist.reshape(n, n_beams, m_books, k_size).gather(2, free[..., None].expand(-1, -1, -1, k_size))
             dist += error[..., None, None]
             valid = n_beams * (m_books - step) * k_size
@@ -90,8 +99,13 @@ def beam_search(x: Tensor, entries: Tensor, beam: int, *, ordered: bool) -> Tens
             parent, codeword, new_chosen = parent[:, :beam], codeword[:, :beam], new_chosen[:, :beam]
 
         residual = residual.gather(1, parent[..., None].expand(-1, -1, d)) - flat[codeword]
-        error = residual.pow(2).sum(-1)
+        error = _norm(residual, w)
         chosen = new_chosen
 
     best = error.argmin(1)
     return chosen[torch.arange(n, device=x.device), best]
+
+
+def _norm(residual: Tensor, w: Tensor | None) -> Tensor:
+    """(Weighted) squared norm over the last dimension."""
+    return residual.pow(2).sum(-1) if w is None else (w * residual.pow(2)).sum(-1)

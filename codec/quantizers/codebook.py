@@ -6,22 +6,25 @@ import torch
 from torch import Tensor, nn
 
 
-def squared_distances(x: Tensor, entries: Tensor) -> Tensor:
-    """Squared Euclidean distances between vectors and codewords.
+def squared_distances(x: Tensor, entries: Tensor, weights: Tensor | None = None) -> Tensor:
+    """(Weighted) squared Euclidean distances between vectors and codewords.
 
     Parameters
     ----------
     x : Tensor, shape (..., D)
     entries : Tensor, shape (K, D)
+    weights : Tensor, shape (..., D), optional
+        Per-vector, per-dimension weights w: the distance is sum_d w_d (x_d - c_d)^2.
 
     Returns
     -------
     Tensor, shape (..., K)
     """
-    # ||x||^2 - 2 x.c + ||c||^2 costs one matmul instead of materializing (..., K, D).
-    x_sq = x.pow(2).sum(-1, keepdim=True)
-    c_sq = entries.pow(2).sum(-1)
-    return (x_sq - 2.0 * x @ entries.T + c_sq).clamp_min_(0.0)
+    # sum w x^2 - 2 (w x).c + w.c^2 costs two matmuls instead of materializing (..., K, D).
+    if weights is None:
+        return (x.pow(2).sum(-1, keepdim=True) - 2.0 * x @ entries.T + entries.pow(2).sum(-1)).clamp_min_(0.0)
+    wx = weights * x
+    return ((wx * x).sum(-1, keepdim=True) - 2.0 * wx @ entries.T + weights @ entries.pow(2).T).clamp_min_(0.0)
 
 
 class Codebook(nn.Module):
@@ -56,9 +59,9 @@ class Codebook(nn.Module):
     def dim(self) -> int:
         return self.entries.shape[1]
 
-    def nearest(self, x: Tensor) -> Tensor:
+    def nearest(self, x: Tensor, weights: Tensor | None = None) -> Tensor:
         """Index of the nearest codeword for each vector, shape (...,)."""
-        return squared_distances(x, self.entries).argmin(-1)
+        return squared_distances(x, self.entries, weights).argmin(-1)
 
     def lookup(self, indices: Tensor) -> Tensor:
         """Codewords for the given indices, shape (..., D)."""

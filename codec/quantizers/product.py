@@ -48,8 +48,10 @@ class ProductVQ(Quantizer):
         for size in split:
             self.codebooks.append(Codebook(codebook_size, size))
 
-    def _encode(self, x: Tensor) -> Tensor:
-        return torch.stack([cb.nearest(part) for cb, part in zip(self.codebooks, x.split(self.split, -1))], 1)
+    def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
+        parts = x.split(self.split, -1)
+        part_weights = weights.split(self.split, -1) if weights is not None else [None] * len(parts)
+        return torch.stack([cb.nearest(p, w) for cb, p, w in zip(self.codebooks, parts, part_weights)], 1)
 
     def _decode(self, codes: Tensor) -> Tensor:
         return torch.cat([cb.lookup(codes[:, m]) for m, cb in enumerate(self.codebooks)], -1)

@@ -41,13 +41,13 @@ class ResidualVQ(Quantizer):
     def search_width(self) -> int:
         return self.beam * self.codebook_sizes[0]
 
-    def _encode(self, x: Tensor) -> Tensor:
+    def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
         if self.beam > 1:
-            return beam_search(x, self._stacked_entries(), self.beam, ordered=True)
+            return beam_search(x, self._stacked_entries(), self.beam, ordered=True, weights=weights)
         residual = x.clone()
         codes = []
         for cb in self.codebooks:
-            idx = cb.nearest(residual)
+            idx = cb.nearest(residual, weights)
             residual -= cb.lookup(idx)
             codes.append(idx)
         return torch.stack(codes, dim=1)

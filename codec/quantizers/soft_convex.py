@@ -85,21 +85,26 @@ class SoftConvexVQ(ResidualVQ):
             raise ValueError(f"strength must be positive, got {strength}")
         self.strength = strength
 
-    def soft_forward(self, x: Tensor) -> Tensor:
-        """Sum over stages of each stage's convex combination, (N, D) -> (N, D)."""
+    def soft_forward(self, x: Tensor, weights: Tensor | None = None) -> Tensor:
+        """Sum over stages of each stage's convex combination, (N, D) -> (N, D).
+
+        ``weights`` (N, D) only steer the hard assignment P~ each stage is pulled towards.
+        """
         residual = x.reshape(-1, self.dim)
+        if weights is not None:
+            weights = weights.reshape(-1, self.dim)
         total = torch.zeros_like(residual)
         for cb in self.codebooks:
-            weights = soft_convex_weights(residual, cb.entries, cb.nearest(residual.detach()), self.strength)
-            stage = weights @ cb.entries
+            nearest = cb.nearest(residual.detach(), weights)
+            stage = soft_convex_weights(residual, cb.entries, nearest, self.strength) @ cb.entries
             total = total + stage
             residual = residual - stage
         return total.reshape(x.shape)
 
-    def _training_output(self, x: Tensor, hard: Tensor, codes: Tensor) -> tuple[Tensor, Tensor]:
+    def _training_output(self, x: Tensor, hard: Tensor, weights: Tensor | None) -> tuple[Tensor, Tensor]:
         if self.gradient != "soft":
-            return super()._training_output(x, hard, codes)
-        return self.soft_forward(x), hard.new_zeros(())
+            return super()._training_output(x, hard, weights)
+        return self.soft_forward(x, weights), hard.new_zeros(())
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", strength={self.strength:g}"

@@ -26,8 +26,8 @@ class VectorQuantizer(Quantizer):
         super().__init__(dim, **kwargs)
         self.codebooks.append(Codebook(codebook_size, dim))
 
-    def _encode(self, x: Tensor) -> Tensor:
-        return self.codebooks[0].nearest(x)[:, None]
+    def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
+        return self.codebooks[0].nearest(x, weights)[:, None]
 
     def _decode(self, codes: Tensor) -> Tensor:
         return self.codebooks[0].lookup(codes[:, 0])
