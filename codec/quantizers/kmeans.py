@@ -27,7 +27,7 @@ def assign(x: Tensor, centroids: Tensor) -> tuple[Tensor, Tensor]:
     return torch.cat(indices), torch.cat(dists)
 
 
-def kmeans(x: Tensor, k: int, *, iters: int = 25, seed_sample: int = 20000,
+def kmeans(x: Tensor, k: int, *, iters: int = 25, seed_sample: int = 20000, max_points: int = 200_000,
            generator: torch.Generator | None = None) -> Tensor:
     """Cluster rows of ``x`` into ``k`` centroids.
 
@@ -40,15 +40,20 @@ def kmeans(x: Tensor, k: int, *, iters: int = 25, seed_sample: int = 20000,
         Lloyd iterations after seeding.
     seed_sample : int
         k-means++ seeding runs on at most this many random rows.
+    max_points : int
+        Lloyd iterations run on at most this many random rows (plenty for the
+        codebook sizes used here, and it bounds the time on large corpora).
 
     Returns
     -------
     Tensor, shape (k, D)
     """
     x = x.detach()
-    n = x.shape[0]
-    if n == 0:
+    if x.shape[0] == 0:
         raise ValueError("k-means needs at least one vector")
+    if x.shape[0] > max_points:
+        x = x[torch.randperm(x.shape[0], generator=generator)[:max_points]]
+    n = x.shape[0]
     sample = x[torch.randperm(n, generator=generator)[:seed_sample]] if n > seed_sample else x
     centroids = _kmeans_plus_plus(sample, k, generator)
     for _ in range(iters):

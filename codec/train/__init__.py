@@ -1,0 +1,1 @@
+"""Training recipes: Lightning modules for the envelope quantizers (needs the [train] extra)."""

@@ -1,0 +1,107 @@
+"""LightningModule that trains a 16-bit envelope quantizer on LSF frames."""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import torch
+
+from ..envelope import EnvelopeQuantizer, spectral_distortion_stats
+from ..quantizers import build
+from ..quantizers.training import ReplacementSchedule
+
+
+class EnvelopeQuantizerModule(L.LightningModule):
+    """Train any ``codec.quantizers`` method on LSFs; validate by spectral distortion.
+
+    Parameters
+    ----------
+    quantizer : {"rvq", "avq", "pvq", "scq", "vq"}
+    bits : int
+        Bits per frame (16: four codebooks of 16 entries).
+    gradient : {"nsvq", "ste", "kmeans", "soft"}
+        NSVQ (default), straight-through, k-means/LBG (one Lloyd iteration
+        over all training frames per epoch, no optimizer), or SCQ's own "soft".
+    weighted : bool
+        Sensitivity-weighted LSF error in search and loss (default), or plain MSE.
+    lr : float
+        Adam learning rate.
+    init : {"kmeans", "uniform"}
+        Start from k-means on the training frames, or the U(-1/K, 1/K) of the paper.
+    replace_every, replace_stop_before : int
+        Dead-codeword replacement schedule in optimizer steps.
+    options : dict, optional
+        Extra keywords for the quantizer (``beam``, ``strength``, ...).
+    """
+
+    def __init__(self, quantizer: str = "avq", bits: int = 16, gradient: str = "nsvq", weighted: bool = True,
+                 lr: float = 1e-3, init: str = "kmeans", replace_every: int = 1000,
+                 replace_stop_before: int = 2000, options: dict | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        q = build(quantizer, 16, bits, gradient=gradient, **(options or {}))
+        self.envelope = EnvelopeQuantizer(q, weighted=weighted)
+        self.schedule = ReplacementSchedule(every=replace_every, stop_before=replace_stop_before)
+        # Saved with checkpoints, so a resumed run does not initialize again.
+        self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+        self.automatic_optimization = gradient != "kmeans"
+        self._valid_pairs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    @property
+    def quantizer(self):
+        return self.envelope.quantizer
+
+    def on_train_start(self) -> None:
+        if bool(self.initialized):
+            return
+        train = self.trainer.datamodule.train_lsf.to(self.device)
+        self.envelope.fit_mean(train)
+        if self.hparams.init == "kmeans" or self.hparams.gradient == "kmeans":
+            self.quantizer.kmeans_init(train - self.envelope.mean)
+        self.initialized.fill_(True)
+
+    def on_train_epoch_start(self) -> None:
+        if self.hparams.gradient == "kmeans":
+            train = self.trainer.datamodule.train_lsf.to(self.device)
+            mse = self.quantizer.lloyd_step(train - self.envelope.mean)
+            self.log("train/lloyd_mse", mse)
+
+    def training_step(self, batch, batch_idx):
+        (lsf,) = batch
+        if self.hparams.gradient == "kmeans":
+            return None  # fitted in on_train_epoch_start
+        weights = self.envelope.weights(lsf)
+        x = lsf - self.envelope.mean
+        out = self.quantizer(x, weights)
+        error = (x - out.x_hat).pow(2)
+        if weights is not None:
+            error = weights * error
+        loss = error.sum(-1).mean() + out.loss
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/perplexity", out.perplexity.mean())
+        return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        step = self.global_step
+        total = self.trainer.max_steps if self.trainer.max_steps and self.trainer.max_steps > 0 else step + 1
+        if self.automatic_optimization and self.schedule.due(step, total):
+            self.log("train/replaced", float(self.quantizer.replace_dead_codes(threshold=self.schedule.threshold)))
+
+    def validation_step(self, batch, batch_idx) -> None:
+        (lsf,) = batch
+        lsf_hat = self.envelope.decode(self.envelope.encode(lsf))
+        self._valid_pairs.append((lsf.double().cpu().numpy(), lsf_hat.double().cpu().numpy()))
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._valid_pairs:
+            return
+        lsf = np.concatenate([p[0] for p in self._valid_pairs])
+        lsf_hat = np.concatenate([p[1] for p in self._valid_pairs])
+        self._valid_pairs.clear()
+        for name, value in spectral_distortion_stats(lsf, lsf_hat).items():
+            self.log(f"val/{name}", value, prog_bar=name == "sd_mean", sync_dist=True)
+
+    def configure_optimizers(self):
+        if self.hparams.gradient == "kmeans":
+            return None
+        return torch.optim.Adam(self.quantizer.parameters(), lr=self.hparams.lr)
