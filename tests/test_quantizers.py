@@ -196,11 +196,13 @@ def test_nsvq_training_approaches_kmeans(name):
     assert len(result.losses) >= 3
 
 
-def test_lloyd_iterations_do_not_increase_error():
+@pytest.mark.parametrize("name", ["avq", "rvq", "pvq"])
+def test_lloyd_iterations_do_not_increase_error(name):
     x = correlated(3000, 16)
-    q = make("avq", gradient="kmeans")
+    q = make(name, gradient="kmeans")
     result = fit(q, x, lloyd_iters=6)
     assert all(b <= a * 1.02 for a, b in zip(result.losses, result.losses[1:]))
+    assert mean_squared_error(q, x) <= result.losses[0] * 1.02
 
 
 def test_state_dict_round_trip_keeps_codebooks_and_counters():

@@ -58,6 +58,7 @@ class EnvelopeQuantizerModule(L.LightningModule):
         self.envelope.fit_mean(train)
         if self.hparams.init == "kmeans" or self.hparams.gradient == "kmeans":
             self.quantizer.kmeans_init(train - self.envelope.mean)
+        self._keep_rank_zero_tables()
         self.initialized.fill_(True)
 
     def on_train_epoch_start(self) -> None:
@@ -85,7 +86,20 @@ class EnvelopeQuantizerModule(L.LightningModule):
         step = self.global_step
         total = self.trainer.max_steps if self.trainer.max_steps and self.trainer.max_steps > 0 else step + 1
         if self.automatic_optimization and self.schedule.due(step, total):
-            self.log("train/replaced", float(self.quantizer.replace_dead_codes(threshold=self.schedule.threshold)))
+            distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+            if distributed:  # judge usage over every rank's batches
+                for cb in self.quantizer.codebooks:
+                    torch.distributed.all_reduce(cb.batches_used)
+                    torch.distributed.all_reduce(cb.batches_seen)
+            replaced = self.quantizer.replace_dead_codes(threshold=self.schedule.threshold)
+            self._keep_rank_zero_tables()  # the random copies may differ per rank
+            self.log("train/replaced", float(replaced))
+
+    def _keep_rank_zero_tables(self) -> None:
+        """Under DDP, make every rank's codebooks and mean equal to rank 0's."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            for tensor in [cb.entries.data for cb in self.quantizer.codebooks] + [self.envelope.mean]:
+                torch.distributed.broadcast(tensor, src=0)
 
     def validation_step(self, batch, batch_idx) -> None:
         (lsf,) = batch
