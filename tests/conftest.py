@@ -25,6 +25,17 @@ def speech_lpc(speech):
     return lpc.analyze(speech)
 
 
+def speaker_folder(root):
+    """Copy the clips into ROOT/SPEAKER/ folders: 'librivox' (5 clips) and 'arctic' (1 clip)."""
+    import shutil
+
+    for clip in CLIPS:
+        speaker = "arctic" if "arctic" in clip.name else "librivox"
+        (root / speaker).mkdir(exist_ok=True)
+        shutil.copy(clip, root / speaker / clip.name)
+    return root
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -7,17 +7,13 @@ import pytest
 
 from codec import corpus, features, lpc
 from codec.cli import main
-from conftest import CLIPS
+from conftest import CLIPS, speaker_folder
 
 
 @pytest.fixture(scope="module")
 def speech_folder(tmp_path_factory):
     """Two 'speakers': the LibriVox reader and the ARCTIC speaker, plus a broken file."""
-    root = tmp_path_factory.mktemp("corpus")
-    for clip in CLIPS:
-        speaker = "arctic" if "arctic" in clip.name else "librivox"
-        (root / speaker).mkdir(exist_ok=True)
-        shutil.copy(clip, root / speaker / clip.name)
+    root = speaker_folder(tmp_path_factory.mktemp("corpus"))
     shutil.copy(CLIPS[0], root / "librivox" / "copy_of_first.wav")   # a byte-identical duplicate
     (root / "arctic" / "broken.wav").write_bytes(b"RIFF\x00\x00not really a wave file")
     return root

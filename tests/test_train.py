@@ -1,6 +1,5 @@
 """The debug training recipe end to end on CPU: fit, resume, export, load."""
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +10,14 @@ import yaml
 from codec.cli import main
 from codec.envelope import EnvelopeQuantizer, sensitivity_weights
 from codec.model import ModelError, load_model
-from conftest import CLIPS
+from conftest import speaker_folder
 
 RECIPES = Path(__file__).parent.parent / "recipes"
 
 
 @pytest.fixture(scope="module")
 def features_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("speech")
-    for clip in CLIPS:
-        speaker = "arctic" if "arctic" in clip.name else "librivox"
-        (root / speaker).mkdir(exist_ok=True)
-        shutil.copy(clip, root / speaker / clip.name)
+    root = speaker_folder(tmp_path_factory.mktemp("speech"))
     out = tmp_path_factory.mktemp("prepared")
     assert main(["prepare", str(root), "--out", str(out), "--workers", "1"]) == 0
     return out / "features"
