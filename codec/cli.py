@@ -113,14 +113,19 @@ def _build_parser() -> argparse.ArgumentParser:
                        description="vqcodec train fit --config recipes/avq16.yaml  (LightningCLI: fit, validate; "
                                    "--help lists every option)\n"
                                    "vqcodec train export CKPT [CKPT ...] --out model.pt")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="LightningCLI arguments, or 'export ...'")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="LightningCLI arguments (fit --help), or export ...")
     p.set_defaults(func=_cmd_train)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "train":
+        # LightningCLI parses its own options, --help included.
+        args = argparse.Namespace(command="train", rest=argv[1:], verbose=False, func=_cmd_train)
+    else:
+        args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:

@@ -22,3 +22,8 @@ def test_bad_arguments_give_one_line_error(capsys):
 def test_python_dash_m_help():
     result = subprocess.run([sys.executable, "-m", "codec", "--help"], capture_output=True, text=True, check=True)
     assert "complexity" in result.stdout
+
+
+def test_train_help_reaches_lightning():
+    result = subprocess.run([sys.executable, "-m", "codec", "train", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "vqcodec train" in result.stdout and "fit" in result.stdout

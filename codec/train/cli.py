@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 from lightning.pytorch.cli import LightningCLI
@@ -23,7 +24,11 @@ def run_lightning(args: list[str]) -> None:
     The resolved configuration is saved next to the logs (SaveConfigCallback);
     it refuses to overwrite an earlier run's configuration.
     """
-    LightningCLI(EnvelopeQuantizerModule, LSFDataModule, args=args, seed_everything_default=0)
+    with warnings.catch_warnings():
+        # `vqcodec train ...` hands its own arguments over; that is not a mix-up.
+        warnings.filterwarnings("ignore", message=".*args parameter is intended.*")
+        LightningCLI(EnvelopeQuantizerModule, LSFDataModule, args=args, seed_everything_default=0,
+                     parser_kwargs={"prog": "vqcodec train"})
 
 
 def export(checkpoints: list[str], out: str, *, force: bool = False) -> str:
