@@ -16,6 +16,7 @@ Writes benchmarks/results/toy_quantizers.json and prints markdown tables.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 
@@ -25,9 +26,10 @@ from tqdm.auto import tqdm
 
 from codec.quantizers import ReplacementSchedule, build, fit, mean_squared_error
 
-from common import markdown_table, write_json
+from common import RESULTS, markdown_table, write_json
 
 DIM = 64
+RESULT = RESULTS / "toy_quantizers.json"
 METHODS = ("rvq", "avq", "pvq")
 GRADIENTS = ("nsvq", "ste", "kmeans")
 
@@ -85,7 +87,10 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=10000, help="test vectors")
     parser.add_argument("--data", default="correlated,uncorrelated")
     parser.add_argument("--gradients", default=",".join(GRADIENTS))
+    parser.add_argument("--methods", default=",".join(METHODS), help="our methods to run")
     parser.add_argument("--no-faiss", action="store_true", help="skip the faiss baselines")
+    parser.add_argument("--merge", action="store_true",
+                        help="replace matching rows of the existing results file instead of starting a new one")
     args = parser.parse_args()
     logging.getLogger("faiss").setLevel(logging.ERROR)
 
@@ -93,7 +98,7 @@ def main() -> None:
     gradients = args.gradients.split(",")
     datasets = args.data.split(",")
     baselines = [] if args.no_faiss else ["faiss-rq", "faiss-lsq", "faiss-pq"]
-    jobs = [(d, b, m, g) for d in datasets for b in bit_list for m in METHODS for g in gradients]
+    jobs = [(d, b, m, g) for d in datasets for b in bit_list for m in args.methods.split(",") for g in gradients]
     jobs += [(d, b, f, None) for d in datasets for b in bit_list for f in baselines]
 
     data = {d: (make_data(d, args.train, seed=1), make_data(d, args.test, seed=2)) for d in datasets}
@@ -107,17 +112,24 @@ def main() -> None:
             outcome = run_ours(method, gradient, bits, train, test, args.steps)
             label = f"{method}-{gradient}"
         records.append({"data": dataset, "bits": bits, "method": label, **outcome})
+    runs = [dict(vars(args))]
+    if args.merge and RESULT.exists():
+        previous = json.loads(RESULT.read_text())
+        new = {(r["data"], r["bits"], r["method"]) for r in records}
+        kept = [r for r in previous["results"] if (r["data"], r["bits"], r["method"]) not in new]
+        records = kept + records
+        runs = previous.get("runs", [previous.get("settings")]) + runs
+        bit_list = sorted({r["bits"] for r in records})
 
-    labels = list(dict.fromkeys(r["method"] for r in records))
+    labels = sorted(dict.fromkeys(r["method"] for r in records), key=lambda m: (m.startswith("faiss"), m))
     for dataset in datasets:
         rows = []
         for label in labels:
             by_bits = {r["bits"]: r["mse"] for r in records if r["data"] == dataset and r["method"] == label}
-            rows.append([label] + [f"{by_bits[b]:.2f}" for b in bit_list])
+            rows.append([label] + [f"{by_bits[b]:.2f}" if b in by_bits else "-" for b in bit_list])
         print(f"\n{dataset} 64-D Gaussian, MSE per vector (test set), 4 codebooks\n")
         print(markdown_table(["method"] + [f"{b} bits" for b in bit_list], rows))
-    settings = {k: v for k, v in vars(args).items()}
-    print(f"\nwrote {write_json('toy_quantizers', {'settings': settings, 'results': records})}")
+    print(f"\nwrote {write_json('toy_quantizers', {'runs': runs, 'results': records})}")
 
 
 if __name__ == "__main__":

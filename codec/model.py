@@ -3,8 +3,8 @@
 Layout (``torch.save`` of plain containers, loadable with ``weights_only=True``)::
 
     {"format": 1,
-     "quantizers": {NAME: {"method": str, "bits": int, "options": dict,
-                           "weighted": bool, "state": state_dict}}}
+     "quantizers": {NAME: {"method": str, "bits": int, "options": dict, "weighted": bool,
+                           "packet_frames": int, "state": state_dict}}}
 
 The model id is the first 16 hex digits of a SHA-256 over the configuration
 and the tensors that decoding depends on (codebooks and mean LSF vector; usage
@@ -21,8 +21,7 @@ from pathlib import Path
 
 import torch
 
-from .envelope import EnvelopeQuantizer
-from .quantizers import build
+from .envelope import EnvelopeQuantizer, make_envelope
 
 MODEL_FORMAT = 1
 _TRAINING_ONLY = ("batches_used", "batches_seen")
@@ -32,9 +31,10 @@ class ModelError(ValueError):
     """A model file that cannot be used (wrong format, missing quantizer)."""
 
 
-def describe(name: str, envelope: EnvelopeQuantizer, method: str, bits: int, options: dict | None = None) -> dict:
-    """One quantizer's entry in a model file."""
+def describe(envelope: EnvelopeQuantizer, method: str, bits: int, options: dict | None = None) -> dict:
+    """One envelope quantizer's entry in a model file."""
     return {"method": method, "bits": bits, "options": dict(options or {}), "weighted": envelope.weighted,
+            "packet_frames": envelope.packet_frames,
             "state": {k: v.detach().cpu().clone() for k, v in envelope.state_dict().items()}}
 
 
@@ -42,7 +42,7 @@ def model_id(entries: dict[str, dict]) -> str:
     digest = hashlib.sha256()
     for name in sorted(entries):
         entry = entries[name]
-        config = {k: entry[k] for k in ("method", "bits", "options", "weighted")}
+        config = {k: entry[k] for k in ("method", "bits", "options", "weighted", "packet_frames")}
         digest.update(json.dumps({name: config}, sort_keys=True).encode())
         for key in sorted(entry["state"]):
             if not key.endswith(_TRAINING_ONLY):
@@ -63,8 +63,8 @@ def save_model(path: str | Path, entries: dict[str, dict]) -> str:
 
 
 def instantiate(entry: dict) -> EnvelopeQuantizer:
-    envelope = EnvelopeQuantizer(build(entry["method"], 16, entry["bits"], **entry["options"]),
-                                 weighted=entry["weighted"])
+    envelope = make_envelope(entry["method"], entry["bits"], entry["options"],
+                             packet_frames=entry["packet_frames"], weighted=entry["weighted"])
     envelope.load_state_dict(entry["state"])
     return envelope.eval()
 

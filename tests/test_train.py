@@ -74,3 +74,15 @@ def test_sensitivity_weights_emphasize_close_lsfs():
     w = sensitivity_weights(lsf)
     torch.testing.assert_close(w.mean(-1), torch.ones(1))
     assert w[0, 0] > w[0, 2] and w[0, 1] > w[0, 3]
+
+
+def test_predictive_recipe_trains_closed_loop_and_exports(features_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "fit", "--config", str(RECIPES / "debug.yaml"), "--data.features_dir", str(features_dir),
+                 "--model.quantizer", "rvq", "--model.packet_frames", "4", "--trainer.max_steps", "20"]) == 0
+    last = next(Path("runs/debug").rglob("last.ckpt"))
+    assert main(["train", "export", str(last), "--out", "model.pt"]) == 0
+    env = load_model("model.pt")[0]["rvq"]
+    assert env.packet_frames == 4 and env.predictive is not None and float(env.rho.mean()) > 0.3
+    lsf = torch.from_numpy(np.load(features_dir / "lsf_valid.npy")[:50])
+    assert env.decode(env.encode(lsf)).shape == (50, 16)

@@ -18,6 +18,13 @@ from .data import LSFDataModule
 from .module import EnvelopeQuantizerModule
 
 
+class EnvelopeCLI(LightningCLI):
+    """LightningCLI whose data module follows the model's packet length."""
+
+    def add_arguments_to_parser(self, parser) -> None:
+        parser.link_arguments("model.packet_frames", "data.packet_frames")
+
+
 def run_lightning(args: list[str]) -> None:
     """LightningCLI over the envelope module and the LSF data module.
 
@@ -27,7 +34,7 @@ def run_lightning(args: list[str]) -> None:
     with warnings.catch_warnings():
         # `vqcodec train ...` hands its own arguments over; that is not a mix-up.
         warnings.filterwarnings("ignore", message=".*args parameter is intended.*")
-        LightningCLI(EnvelopeQuantizerModule, LSFDataModule, args=args, seed_everything_default=0,
+        EnvelopeCLI(EnvelopeQuantizerModule, LSFDataModule, args=args, seed_everything_default=0,
                      parser_kwargs={"prog": "vqcodec train"})
 
 
@@ -46,7 +53,7 @@ def export(checkpoints: list[str], out: str, *, force: bool = False) -> str:
         hp = module.hparams
         if hp.quantizer in entries:
             raise ValueError(f"two checkpoints for {hp.quantizer!r}: {path}")
-        entries[hp.quantizer] = describe(hp.quantizer, module.envelope, hp.quantizer, hp.bits, hp.options)
+        entries[hp.quantizer] = describe(module.envelope, hp.quantizer, hp.bits, hp.options)
     return save_model(target, entries)
 
 

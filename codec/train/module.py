@@ -6,8 +6,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from ..envelope import EnvelopeQuantizer, spectral_distortion_stats
-from ..quantizers import build
+from ..envelope import make_envelope, spectral_distortion_stats
 from ..quantizers.training import ReplacementSchedule
 
 
@@ -32,15 +31,19 @@ class EnvelopeQuantizerModule(L.LightningModule):
         Dead-codeword replacement schedule in optimizer steps.
     options : dict, optional
         Extra keywords for the quantizer (``beam``, ``strength``, ...).
+    packet_frames : int
+        1: memoryless. More: closed-loop prediction within packets of this
+        many frames, a second quantizer for the residuals (see
+        ``EnvelopeQuantizer``); training batches are runs of consecutive frames.
     """
 
     def __init__(self, quantizer: str = "avq", bits: int = 16, gradient: str = "nsvq", weighted: bool = True,
                  lr: float = 1e-3, init: str = "kmeans", replace_every: int = 1000,
-                 replace_stop_before: int = 2000, options: dict | None = None):
+                 replace_stop_before: int = 2000, options: dict | None = None, packet_frames: int = 1):
         super().__init__()
         self.save_hyperparameters()
-        q = build(quantizer, 16, bits, gradient=gradient, **(options or {}))
-        self.envelope = EnvelopeQuantizer(q, weighted=weighted)
+        self.envelope = make_envelope(quantizer, bits, options, packet_frames=packet_frames, weighted=weighted,
+                                      gradient=gradient)
         self.schedule = ReplacementSchedule(every=replace_every, stop_before=replace_stop_before)
         # Saved with checkpoints, so a resumed run does not initialize again.
         self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
@@ -48,8 +51,9 @@ class EnvelopeQuantizerModule(L.LightningModule):
         self._valid_pairs: list[tuple[np.ndarray, np.ndarray]] = []
 
     @property
-    def quantizer(self):
-        return self.envelope.quantizer
+    def quantizers(self):
+        """The envelope's quantizers: memoryless, then predictive if any."""
+        return [q for q in (self.envelope.quantizer, self.envelope.predictive) if q is not None]
 
     def on_train_start(self) -> None:
         if bool(self.initialized):
@@ -57,29 +61,44 @@ class EnvelopeQuantizerModule(L.LightningModule):
         train = self.trainer.datamodule.train_lsf.to(self.device)
         self.envelope.fit_mean(train)
         if self.hparams.init == "kmeans" or self.hparams.gradient == "kmeans":
-            self.quantizer.kmeans_init(train - self.envelope.mean)
+            for q, targets in zip(self.quantizers, self._open_loop_targets(train)):
+                q.kmeans_init(targets)
         self._keep_rank_zero_tables()
         self.initialized.fill_(True)
+
+    def _open_loop_targets(self, train: torch.Tensor) -> list[torch.Tensor]:
+        """What each quantizer codes, with the true previous frame as predictor state."""
+        x = train - self.envelope.mean
+        return [x, x[1:] - self.envelope.rho * x[:-1]][: len(self.quantizers)]
 
     def on_train_epoch_start(self) -> None:
         if self.hparams.gradient == "kmeans":
             train = self.trainer.datamodule.train_lsf.to(self.device)
-            mse = self.quantizer.lloyd_step(train - self.envelope.mean)
-            self.log("train/lloyd_mse", mse)
+            for i, (q, targets) in enumerate(zip(self.quantizers, self._open_loop_targets(train))):
+                self.log(f"train/lloyd_mse_{i}", q.lloyd_step(targets))
 
     def training_step(self, batch, batch_idx):
-        (lsf,) = batch
+        (runs,) = batch  # (B, packet_frames, 16)
         if self.hparams.gradient == "kmeans":
             return None  # fitted in on_train_epoch_start
-        weights = self.envelope.weights(lsf)
-        x = lsf - self.envelope.mean
-        out = self.quantizer(x, weights)
-        error = (x - out.x_hat).pow(2)
-        if weights is not None:
-            error = weights * error
-        loss = error.sum(-1).mean() + out.loss
+        env = self.envelope
+        loss, previous, perplexity = 0.0, None, []
+        for t in range(runs.shape[1]):
+            lsf = runs[:, t]
+            weights = env.weights(lsf)
+            prediction = env.prediction(t, previous)
+            target = lsf - env.mean - prediction
+            out = env.stage(t)(target, weights)
+            error = (target - out.x_hat).pow(2)
+            if weights is not None:
+                error = weights * error
+            loss = loss + error.sum(-1).mean() + out.loss
+            # Closed loop: the next prediction starts from what a decoder would have.
+            previous = (prediction + out.hard).detach()
+            perplexity.append(out.perplexity.mean())
+        loss = loss / runs.shape[1]
         self.log("train/loss", loss, prog_bar=True)
-        self.log("train/perplexity", out.perplexity.mean())
+        self.log("train/perplexity", torch.stack(perplexity).mean())
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
@@ -87,18 +106,20 @@ class EnvelopeQuantizerModule(L.LightningModule):
         total = self.trainer.max_steps if self.trainer.max_steps and self.trainer.max_steps > 0 else step + 1
         if self.automatic_optimization and self.schedule.due(step, total):
             distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+            codebooks = [cb for q in self.quantizers for cb in q.codebooks]
             if distributed:  # judge usage over every rank's batches
-                for cb in self.quantizer.codebooks:
+                for cb in codebooks:
                     torch.distributed.all_reduce(cb.batches_used)
                     torch.distributed.all_reduce(cb.batches_seen)
-            replaced = self.quantizer.replace_dead_codes(threshold=self.schedule.threshold)
+            replaced = sum(q.replace_dead_codes(threshold=self.schedule.threshold) for q in self.quantizers)
             self._keep_rank_zero_tables()  # the random copies may differ per rank
             self.log("train/replaced", float(replaced))
 
     def _keep_rank_zero_tables(self) -> None:
         """Under DDP, make every rank's codebooks and mean equal to rank 0's."""
         if torch.distributed.is_available() and torch.distributed.is_initialized():
-            for tensor in [cb.entries.data for cb in self.quantizer.codebooks] + [self.envelope.mean]:
+            entries = [cb.entries.data for q in self.quantizers for cb in q.codebooks]
+            for tensor in entries + [self.envelope.mean, self.envelope.rho]:
                 torch.distributed.broadcast(tensor, src=0)
 
     def validation_step(self, batch, batch_idx) -> None:
@@ -118,4 +139,4 @@ class EnvelopeQuantizerModule(L.LightningModule):
     def configure_optimizers(self):
         if self.hparams.gradient == "kmeans":
             return None
-        return torch.optim.Adam(self.quantizer.parameters(), lr=self.hparams.lr)
+        return torch.optim.Adam(self.envelope.parameters(), lr=self.hparams.lr)
