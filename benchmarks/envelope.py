@@ -16,6 +16,7 @@ Writes benchmarks/results/envelope.json and prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 import warnings
@@ -29,20 +30,24 @@ from codec.envelope import spectral_distortion_stats
 from codec.train.data import LSFDataModule
 from codec.train.module import EnvelopeQuantizerModule
 
-from common import markdown_table, write_json
+from common import RESULTS, markdown_table, write_json
 
 METHODS = ("rvq", "avq", "pvq", "scq")
+RESULT = RESULTS / "envelope.json"
 
 
-def variants(method: str) -> list[tuple[str, dict]]:
+def variants(method: str, packet_frames: int) -> list[tuple[str, dict]]:
     """(label, module keywords) for each training variant of a method."""
     main = "soft" if method == "scq" else "nsvq"
-    return [
+    memoryless = [
         (f"{main}, weighted", {"gradient": main, "weighted": True}),
         (f"{main}, plain MSE", {"gradient": main, "weighted": False}),
         ("ste, weighted", {"gradient": "ste", "weighted": True}),
         ("k-means (LBG)", {"gradient": "kmeans", "weighted": False}),
     ]
+    predictive = [(f"{main}, weighted, predictive ({packet_frames}-frame packets)",
+                   {"gradient": main, "weighted": True, "packet_frames": packet_frames})]
+    return memoryless + (predictive if packet_frames > 1 else [])
 
 
 def train_one(method: str, options: dict, data: LSFDataModule, steps: int, lloyd_iters: int) -> tuple:
@@ -102,6 +107,11 @@ def main() -> None:
     parser.add_argument("--lloyd-iters", type=int, default=20, help="LBG iterations for the k-means baseline")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--no-faiss", action="store_true")
+    parser.add_argument("--packet-frames", type=int, default=4,
+                        help="also train each method predictively with packets of this many frames (1: no)")
+    parser.add_argument("--only", default="", help="run only variants whose label contains this text")
+    parser.add_argument("--merge", action="store_true",
+                        help="replace matching rows of the existing results file instead of starting a new one")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     logging.getLogger("lightning").setLevel(logging.WARNING)
@@ -113,19 +123,30 @@ def main() -> None:
     train = data.train_lsf.numpy()
     records = []
     for method in args.methods.split(","):
-        for label, options in variants(method):
+        for label, options in variants(method, args.packet_frames):
+            if args.only not in label:
+                continue
             module, seconds = train_one(method, options, data, args.steps, args.lloyd_iters)
             stats = evaluate(module.envelope, valid)
             records.append({"method": method, "variant": label, "train_seconds": seconds, **stats})
             logging.warning("%s %s: SD %.3f dB (%.0f s)", method, label, stats["sd_mean"], seconds)
     if not args.no_faiss:
         records += faiss_baselines(train, valid)
+    runs = [dict(vars(args))]
+    if args.merge and RESULT.exists():
+        previous = json.loads(RESULT.read_text())
+        new = {(r["method"], r["variant"]) for r in records}
+        records = [r for r in previous["results"] if (r["method"], r["variant"]) not in new] + records
+        runs = previous.get("runs", [previous.get("settings")]) + runs
 
+    order = {m: i for i, m in enumerate(METHODS + ("rq", "lsq", "pq"))}
+    records.sort(key=lambda r: order.get(r["method"], 99))
     rows = [[r["method"], r["variant"], f"{r['sd_mean']:.3f}", f"{r['pct_2_4']:.1f}", f"{r['pct_over_4']:.2f}",
              f"{r['train_seconds']:.0f}"] for r in records]
     print(f"\nValidation speakers: {len(valid)} frames; training: {len(train)} frames, {args.steps} steps\n")
     print(markdown_table(["method", "training", "mean SD (dB)", "% 2-4 dB", "% > 4 dB", "train s"], rows))
-    print(f"\nwrote {write_json('envelope', {'settings': vars(args), 'train_frames': len(train), 'valid_frames': len(valid), 'results': records})}")
+    payload = {"runs": runs, "train_frames": len(train), "valid_frames": len(valid), "results": records}
+    print(f"\nwrote {write_json('envelope', payload)}")
 
 
 if __name__ == "__main__":
