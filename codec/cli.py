@@ -122,12 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "train":
-        # LightningCLI parses its own options, --help included.
+        # LightningCLI parses its own options, --help included, and logs through its own handlers.
         args = argparse.Namespace(command="train", rest=argv[1:], verbose=False, func=_cmd_train)
     else:
         args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                            format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
         parser.print_help()
         return 2
