@@ -23,11 +23,18 @@ def machine() -> dict:
     }
 
 
-def write_json(name: str, payload: dict) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def write_json(name: str, payload: dict, directory: Path | None = None) -> Path:
+    """Write ``directory/name.json`` (default: the committed results folder)."""
+    directory = Path(directory) if directory is not None else RESULTS
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
     return path
+
+
+def add_output_argument(parser) -> None:
+    parser.add_argument("--out-dir", type=Path, default=RESULTS,
+                        help=f"where to write the JSON results (default: {RESULTS}, the committed ones)")
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:

@@ -30,10 +30,9 @@ from codec.envelope import spectral_distortion_stats
 from codec.train.data import LSFDataModule
 from codec.train.module import EnvelopeQuantizerModule
 
-from common import RESULTS, markdown_table, write_json
+from common import add_output_argument, markdown_table, write_json
 
 METHODS = ("rvq", "avq", "pvq", "scq")
-RESULT = RESULTS / "envelope.json"
 
 
 def variants(method: str, packet_frames: int) -> list[tuple[str, dict]]:
@@ -112,6 +111,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run only variants whose label contains this text")
     parser.add_argument("--merge", action="store_true",
                         help="replace matching rows of the existing results file instead of starting a new one")
+    add_output_argument(parser)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     logging.getLogger("lightning").setLevel(logging.WARNING)
@@ -133,8 +133,9 @@ def main() -> None:
     if not args.no_faiss:
         records += faiss_baselines(train, valid)
     runs = [dict(vars(args))]
-    if args.merge and RESULT.exists():
-        previous = json.loads(RESULT.read_text())
+    result_file = args.out_dir / "envelope.json"
+    if args.merge and result_file.exists():
+        previous = json.loads(result_file.read_text())
         new = {(r["method"], r["variant"]) for r in records}
         records = [r for r in previous["results"] if (r["method"], r["variant"]) not in new] + records
         runs = previous.get("runs", [previous.get("settings")]) + runs
@@ -146,7 +147,7 @@ def main() -> None:
     print(f"\nValidation speakers: {len(valid)} frames; training: {len(train)} frames, {args.steps} steps\n")
     print(markdown_table(["method", "training", "mean SD (dB)", "% 2-4 dB", "% > 4 dB", "train s"], rows))
     payload = {"runs": runs, "train_frames": len(train), "valid_frames": len(valid), "results": records}
-    print(f"\nwrote {write_json('envelope', payload)}")
+    print(f"\nwrote {write_json('envelope', payload, args.out_dir)}")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ import numpy as np
 
 from codec import features
 
-from common import write_json
+from common import add_output_argument, write_json
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--features", default="data/demo/features")
+    add_output_argument(parser)
     args = parser.parse_args()
     train = np.asarray(features.load(args.features, "train"), dtype=np.float64)
     mean = train.mean(0)
@@ -35,7 +36,7 @@ def main() -> None:
         result[f"gain_db_{split}"] = float(gain)
         print(f"{split}: open-loop AR(1) prediction gain {gain:.2f} dB")
     print("rho per LSF:", " ".join(f"{r:.2f}" for r in rho))
-    print(f"wrote {write_json('lsf_prediction_gain', result)}")
+    print(f"wrote {write_json('lsf_prediction_gain', result, args.out_dir)}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from codec import features, lpc
 from codec.envelope import sensitivity_weights, spectral_distortion_stats
 from codec.quantizers import build
 
-from common import markdown_table, write_json
+from common import add_output_argument, markdown_table, write_json
 
 
 def as_tensor(a: np.ndarray) -> torch.Tensor:
@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--features", default="data/demo/features")
     parser.add_argument("--packets", default="1,2,4,8", help="frames per packet to try")
+    add_output_argument(parser)
     args = parser.parse_args()
     torch.manual_seed(0)
     train = np.asarray(features.load(args.features, "train"), dtype=np.float64)
@@ -63,7 +64,7 @@ def main() -> None:
         records.append({"frames_per_packet": p, **stats})
         rows.append([p, f"{stats['sd_mean']:.3f}", f"{stats['pct_2_4']:.1f}", f"{stats['pct_over_4']:.2f}"])
     print(markdown_table(["frames per packet", "mean SD (dB)", "% 2-4 dB", "% > 4 dB"], rows))
-    print(f"wrote {write_json('lsf_predictive_probe', {'rho': rho.tolist(), 'results': records})}")
+    print(f"wrote {write_json('lsf_predictive_probe', {'rho': rho.tolist(), 'results': records}, args.out_dir)}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import torch
 
 from codec.quantizers import build
 
-from common import markdown_table, write_json
+from common import add_output_argument, markdown_table, write_json
 
 CONFIGS = [("rvq", {}), ("rvq", {"beam": 8}), ("avq", {"beam": 8}), ("pvq", {}), ("scq", {})]
 
@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vectors", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    add_output_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -44,7 +45,7 @@ def main() -> None:
         records.append({"quantizer": name, **opts, "seconds": best, "vectors": args.vectors,
                         "wmops_at_50_per_s": q.complexity().wmops()})
     print(markdown_table(["quantizer", f"s / {args.vectors} vectors", "vectors/s", "WMOPS (50/s)"], rows))
-    print(f"wrote {write_json('quantizer_speed', {'results': records})}")
+    print(f"wrote {write_json('quantizer_speed', {'results': records}, args.out_dir)}")
 
 
 if __name__ == "__main__":

@@ -26,10 +26,9 @@ from tqdm.auto import tqdm
 
 from codec.quantizers import ReplacementSchedule, build, fit, mean_squared_error
 
-from common import RESULTS, markdown_table, write_json
+from common import add_output_argument, markdown_table, write_json
 
 DIM = 64
-RESULT = RESULTS / "toy_quantizers.json"
 METHODS = ("rvq", "avq", "pvq")
 GRADIENTS = ("nsvq", "ste", "kmeans")
 
@@ -91,6 +90,7 @@ def main() -> None:
     parser.add_argument("--no-faiss", action="store_true", help="skip the faiss baselines")
     parser.add_argument("--merge", action="store_true",
                         help="replace matching rows of the existing results file instead of starting a new one")
+    add_output_argument(parser)
     args = parser.parse_args()
     logging.getLogger("faiss").setLevel(logging.ERROR)
 
@@ -113,8 +113,9 @@ def main() -> None:
             label = f"{method}-{gradient}"
         records.append({"data": dataset, "bits": bits, "method": label, **outcome})
     runs = [dict(vars(args))]
-    if args.merge and RESULT.exists():
-        previous = json.loads(RESULT.read_text())
+    result_file = args.out_dir / "toy_quantizers.json"
+    if args.merge and result_file.exists():
+        previous = json.loads(result_file.read_text())
         new = {(r["data"], r["bits"], r["method"]) for r in records}
         kept = [r for r in previous["results"] if (r["data"], r["bits"], r["method"]) not in new]
         records = kept + records
@@ -129,7 +130,7 @@ def main() -> None:
             rows.append([label] + [f"{by_bits[b]:.2f}" if b in by_bits else "-" for b in bit_list])
         print(f"\n{dataset} 64-D Gaussian, MSE per vector (test set), 4 codebooks\n")
         print(markdown_table(["method"] + [f"{b} bits" for b in bit_list], rows))
-    print(f"\nwrote {write_json('toy_quantizers', {'runs': runs, 'results': records})}")
+    print(f"\nwrote {write_json('toy_quantizers', {'runs': runs, 'results': records}, args.out_dir)}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """The envelope quantizer: memoryless and predictive (closed loop, packet resets)."""
 
-import numpy as np
 import pytest
 import torch
 

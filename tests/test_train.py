@@ -8,7 +8,7 @@ import torch
 import yaml
 
 from codec.cli import main
-from codec.envelope import EnvelopeQuantizer, sensitivity_weights
+from codec.envelope import sensitivity_weights
 from codec.model import ModelError, load_model
 from conftest import speaker_folder
 

@@ -85,5 +85,6 @@ def build(name: str, dim: int, bits: int, **opts) -> Quantizer:
 __all__ = [
     "AdditiveVQ", "Codebook", "FitResult", "GRADIENTS", "METHODS", "OpCount", "ProductVQ",
     "Quantizer", "QuantizerOutput", "ResidualVQ", "SoftConvexVQ", "VectorQuantizer",
-    "ReplacementSchedule", "build", "codebook_shape", "fit", "mean_squared_error", "noise_substitution", "project_to_simplex",
+    "ReplacementSchedule", "build", "codebook_shape", "fit", "mean_squared_error", "noise_substitution",
+    "project_to_simplex",
 ]

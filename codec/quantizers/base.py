@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .codebook import Codebook
 from .complexity import OpCount
 from .kmeans import kmeans
 
@@ -241,7 +240,8 @@ class Quantizer(nn.Module, ABC):
         rhs = x2d.new_zeros(total, self.dim).index_add_(0, flat.reshape(-1),
                                                                         x2d.repeat_interleave(len(sizes), 0))
         lam = 1e-6 * max(1.0, float(gram.diagonal().mean()))
-        solution = torch.linalg.solve(gram + lam * torch.eye(total, dtype=x2d.dtype, device=x2d.device), rhs + lam * current)
+        eye = torch.eye(total, dtype=x2d.dtype, device=x2d.device)
+        solution = torch.linalg.solve(gram + lam * eye, rhs + lam * current)
         for cb, part in zip(self.codebooks, solution.split(sizes)):
             cb.entries.copy_(part)
         return mse
