@@ -28,7 +28,7 @@ def write_json(name: str, payload: dict, directory: Path | None = None) -> Path:
     directory = Path(directory) if directory is not None else RESULTS
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
-    path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
+    path.write_text(json.dumps({"machine": machine(), **payload}, indent=2, default=str) + "\n")
     return path
 
 
