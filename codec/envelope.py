@@ -88,6 +88,24 @@ class EnvelopeQuantizer(nn.Module):
             x = lsf - self.mean
             self.rho.copy_((x[1:] * x[:-1]).sum(0) / (x[:-1] ** 2).sum(0).clamp_min(1e-12))
 
+    @property
+    def quantizers(self) -> list[Quantizer]:
+        """The memoryless quantizer, then the predictive one if any."""
+        return [q for q in (self.quantizer, self.predictive) if q is not None]
+
+    def open_loop_targets(self, lsf: Tensor) -> list[Tensor]:
+        """What each quantizer codes for consecutive frames ``lsf`` (frames, 16), taking
+        the true previous frame as the predictor's state (for initialization)."""
+        x = lsf - self.mean
+        return [x, x[1:] - self.rho * x[:-1]][: len(self.quantizers)]
+
+    @torch.no_grad()
+    def kmeans_init(self, lsf: Tensor) -> None:
+        """Fit the mean (and predictor), then k-means-initialize every quantizer on its targets."""
+        self.fit_mean(lsf)
+        for q, targets in zip(self.quantizers, self.open_loop_targets(lsf)):
+            q.kmeans_init(targets)
+
     def stage(self, t: int) -> Quantizer:
         """The quantizer for frame ``t`` of a packet."""
         return self.quantizer if t == 0 else self.predictive

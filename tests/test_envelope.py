@@ -24,11 +24,7 @@ def lsf_sets():
 def fitted(method, train, packet_frames):
     torch.manual_seed(0)
     env = make_envelope(method, 16, packet_frames=packet_frames)
-    env.fit_mean(train)
-    x = train - env.mean
-    env.quantizer.kmeans_init(x)
-    if env.predictive is not None:
-        env.predictive.kmeans_init(x[1:] - env.rho * x[:-1])
+    env.kmeans_init(train)
     return env.eval()
 
 

@@ -52,29 +52,23 @@ class EnvelopeQuantizerModule(L.LightningModule):
 
     @property
     def quantizers(self):
-        """The envelope's quantizers: memoryless, then predictive if any."""
-        return [q for q in (self.envelope.quantizer, self.envelope.predictive) if q is not None]
+        return self.envelope.quantizers
 
     def on_train_start(self) -> None:
         if bool(self.initialized):
             return
         train = self.trainer.datamodule.train_lsf.to(self.device)
-        self.envelope.fit_mean(train)
         if self.hparams.init == "kmeans" or self.hparams.gradient == "kmeans":
-            for q, targets in zip(self.quantizers, self._open_loop_targets(train)):
-                q.kmeans_init(targets)
+            self.envelope.kmeans_init(train)
+        else:
+            self.envelope.fit_mean(train)
         self._keep_rank_zero_tables()
         self.initialized.fill_(True)
-
-    def _open_loop_targets(self, train: torch.Tensor) -> list[torch.Tensor]:
-        """What each quantizer codes, with the true previous frame as predictor state."""
-        x = train - self.envelope.mean
-        return [x, x[1:] - self.envelope.rho * x[:-1]][: len(self.quantizers)]
 
     def on_train_epoch_start(self) -> None:
         if self.hparams.gradient == "kmeans":
             train = self.trainer.datamodule.train_lsf.to(self.device)
-            for i, (q, targets) in enumerate(zip(self.quantizers, self._open_loop_targets(train))):
+            for i, (q, targets) in enumerate(zip(self.quantizers, self.envelope.open_loop_targets(train))):
                 self.log(f"train/lloyd_mse_{i}", q.lloyd_step(targets))
 
     def training_step(self, batch, batch_idx):
