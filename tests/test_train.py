@@ -39,7 +39,8 @@ def test_debug_recipe_fits_resumes_and_exports(features_dir, tmp_path, monkeypat
     assert state["global_step"] == 30
     assert (Path("runs/debug") / "config.yaml").exists() or list(Path("runs/debug").rglob("config.yaml"))
     metrics = next(Path("runs/debug").rglob("metrics.csv")).read_text()
-    assert "val/sd_mean" in metrics and "train/perplexity" in metrics
+    assert all(name in metrics for name in ("val/sd_mean", "train/perplexity", "train/codebook_usage",
+                                            "train/replaced"))
 
     # Resume from the last checkpoint to a longer run: continues at step 30, not from scratch.
     assert main(args + ["--trainer.max_steps", "40", "--ckpt_path", str(last)]) == 0

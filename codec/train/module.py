@@ -93,6 +93,9 @@ class EnvelopeQuantizerModule(L.LightningModule):
         loss = loss / runs.shape[1]
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/perplexity", torch.stack(perplexity).mean())
+        # Share of codewords chosen at least once since the last dead-code replacement.
+        used = torch.cat([cb.batches_used > 0 for q in self.quantizers for cb in q.codebooks])
+        self.log("train/codebook_usage", used.float().mean())
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
