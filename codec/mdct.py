@@ -1,0 +1,73 @@
+"""MDCT with a sine window: 640-sample windows, 320 coefficients (25 Hz each) per 20 ms frame.
+
+Frame ``i`` windows samples ``[i*320 - 160, i*320 + 480)``, so it is centred
+on the middle of the 20 ms frame ``i`` that ``lpc.analyze`` describes. One
+extra frame, ``i = -1``, covers the first 160 samples; ``analyze`` returns it
+first. Overlap-add of the windowed inverse transforms reconstructs the input
+exactly (time-domain aliasing cancellation; the sine window satisfies the
+Princen-Bradley condition w[n]^2 + w[n + N]^2 = 1).
+
+The transform is a (640 x 320) matrix product, vectorized over frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .lpc import FRAME
+
+COEFFICIENTS = FRAME          # N = 320 coefficients per frame
+WINDOW = 2 * FRAME            # 640-sample window
+_LEAD = FRAME // 2            # frame i starts at i*N - N/2
+
+
+def sine_window(n: int = WINDOW) -> np.ndarray:
+    return np.sin(np.pi * (np.arange(n) + 0.5) / n)
+
+
+def _basis(n: int = COEFFICIENTS) -> np.ndarray:
+    """cos(pi/N (t + 1/2 + N/2)(k + 1/2)), shape (2N, N)."""
+    t = np.arange(2 * n)[:, None]
+    k = np.arange(n)[None, :]
+    return np.cos(np.pi / n * (t + 0.5 + n / 2) * (k + 0.5))
+
+
+def mdct(blocks: np.ndarray) -> np.ndarray:
+    """Windowed MDCT of each row: (frames, 2N) -> (frames, N)."""
+    n = blocks.shape[-1] // 2
+    return (blocks * sine_window(2 * n)) @ _basis(n)
+
+
+def imdct(coefficients: np.ndarray) -> np.ndarray:
+    """Windowed inverse MDCT of each row, ready to overlap-add: (frames, N) -> (frames, 2N)."""
+    n = coefficients.shape[-1]
+    return (2.0 / n) * (coefficients @ _basis(n).T) * sine_window(2 * n)
+
+
+def num_frames(samples: int) -> int:
+    """MDCT frames for a signal of ``samples`` samples, the leading frame -1 included."""
+    return (samples - 1 + _LEAD) // COEFFICIENTS + 2 if samples > 0 else 0
+
+
+def analyze(wav: np.ndarray) -> np.ndarray:
+    """MDCT spectra of a signal: (samples,) -> (frames, 320), frame -1 first."""
+    wav = np.asarray(wav, dtype=np.float64)
+    frames = num_frames(len(wav))
+    padded = np.zeros((frames + 1) * COEFFICIENTS)
+    start = COEFFICIENTS + _LEAD  # frame -1 starts 3N/2 before sample 0
+    padded[start:start + len(wav)] = wav
+    blocks = np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::COEFFICIENTS][:frames]
+    return mdct(blocks)
+
+
+def synthesize(coefficients: np.ndarray, samples: int) -> np.ndarray:
+    """Overlap-add the inverse transforms and cut out ``samples`` samples: (frames, 320) -> (samples,)."""
+    frames = coefficients.shape[0]
+    pieces = imdct(coefficients)
+    out = np.zeros((frames + 1) * COEFFICIENTS)
+    # Each window is two hops long: add its halves to consecutive hop-sized slots.
+    halves = pieces.reshape(frames, 2, COEFFICIENTS)
+    out.reshape(-1, COEFFICIENTS)[:frames] += halves[:, 0]
+    out.reshape(-1, COEFFICIENTS)[1:frames + 1] += halves[:, 1]
+    start = COEFFICIENTS + _LEAD
+    return out[start:start + samples]
