@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+import torch
 
 from codec import features
+from codec.envelope import make_envelope
 
 from common import add_output_argument, write_json
 
@@ -25,10 +27,10 @@ def main() -> None:
     parser.add_argument("--features", default="data/demo/features")
     add_output_argument(parser)
     args = parser.parse_args()
-    train = np.asarray(features.load(args.features, "train"), dtype=np.float64)
-    mean = train.mean(0)
-    cur, prev = train[1:] - mean, train[:-1] - mean
-    rho = (cur * prev).sum(0) / (prev * prev).sum(0)
+    # The codec's own predictor fit (mean and per-LSF rho), as the predictive envelope uses it.
+    envelope = make_envelope("rvq", 16, packet_frames=2)
+    envelope.fit_mean(torch.from_numpy(np.array(features.load(args.features, "train"), dtype=np.float64)))
+    mean, rho = envelope.mean.numpy(), envelope.rho.numpy()
     result = {"rho": rho.round(3).tolist()}
     for split in ("train", "valid"):
         x = np.asarray(features.load(args.features, split), dtype=np.float64) - mean

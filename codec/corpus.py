@@ -22,6 +22,7 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from . import audio
+from .fileio import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -135,24 +136,23 @@ def drop_duplicates(sources: list[Source]) -> list[Source]:
 
 
 # ------------------------------------------------------------------ conversion
-def _convert(job: tuple[Source, Path]) -> tuple[Source, float | None, str]:
-    """Convert one file to 16 kHz FLAC; returns (source, duration or None, error)."""
+def _convert(job: tuple[Source, Path]) -> tuple[float | None, str]:
+    """Convert one file to 16 kHz FLAC; returns (duration or None, error)."""
     src, out = job
     if out.exists():
         try:
             info = sf.info(str(out))
-            return src, info.frames / info.samplerate, ""
+            return info.frames / info.samplerate, ""
         except RuntimeError:
             out.unlink()  # a broken leftover: convert again
     try:
         wav, _ = audio.load(src.path)
     except audio.AudioError as err:
-        return src, None, str(err)
+        return None, str(err)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    sf.write(str(partial), wav, audio.SAMPLE_RATE, format="FLAC", subtype="PCM_16")
-    partial.replace(out)  # never leave a half-written file under the final name
-    return src, len(wav) / audio.SAMPLE_RATE, ""
+    with atomic_write(out) as partial:
+        sf.write(str(partial), wav, audio.SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+    return len(wav) / audio.SAMPLE_RATE, ""
 
 
 def convert_all(sources: list[Source], out_dir: Path, *, workers: int) -> tuple[list[tuple[Source, str, float]],
@@ -162,7 +162,7 @@ def convert_all(sources: list[Source], out_dir: Path, *, workers: int) -> tuple[
     converted, skipped = [], []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         results = pool.map(_convert, jobs, chunksize=16)
-        for (src, out), (_, duration, error) in tqdm(zip(jobs, results), total=len(jobs), desc="convert"):
+        for (src, out), (duration, error) in tqdm(zip(jobs, results), total=len(jobs), desc="convert"):
             if duration is None:
                 skipped.append((src.path, error))
             else:
@@ -188,13 +188,11 @@ def speaker_split(durations: dict[str, float], valid_fraction: float) -> set[str
 
 
 def write_manifest(entries: list[Entry], path: Path) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    with open(tmp, "w", newline="") as f:
+    with atomic_write(path) as partial, open(partial, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=MANIFEST_FIELDS)
         writer.writeheader()
         for e in entries:
             writer.writerow({**asdict(e), "duration": f"{e.duration:.3f}"})
-    tmp.replace(path)
 
 
 def read_manifest(path: Path) -> list[Entry]:
@@ -228,7 +226,7 @@ def prepare_corpus(sources: list[Source], out_dir: Path, *, workers: int = 2, va
                      str(src.path)) for src, rel, duration in converted]
     manifest = out_dir / "manifest.csv"
     write_manifest(entries, manifest)
-    hours = {s: sum(e.duration for e in entries if e.split == s) / 60 for s in ("train", "valid")}
-    log.info("%d files: train %.1f min, valid %.1f min (speakers %s)", len(entries), hours["train"],
-             hours["valid"], ", ".join(sorted(valid)))
+    minutes = {s: sum(e.duration for e in entries if e.split == s) / 60 for s in ("train", "valid")}
+    log.info("%d files: train %.1f min, valid %.1f min (speakers %s)", len(entries), minutes["train"],
+             minutes["valid"], ", ".join(sorted(valid)))
     return manifest

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from . import audio, lpc
 from .corpus import read_manifest
+from .fileio import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,8 @@ def _extract_one(job: tuple[Path, Path, bool]) -> tuple[Path, str]:
     except (audio.AudioError, ValueError) as err:
         return cache, str(err)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_name(cache.stem + ".partial.npy")
-    np.save(partial, lsf)
-    partial.replace(cache)
+    with atomic_write(cache) as partial:
+        np.save(partial, lsf)
     return cache, ""
 
 
@@ -81,9 +81,8 @@ def extract(manifest: Path, *, drop_silence: bool = True, workers: int = 2) -> d
         parts = [np.load(cache) for e, (_, cache, _) in zip(entries, jobs) if e.split == split and cache.exists()]
         data = np.concatenate(parts) if parts else np.zeros((0, lpc.ORDER), np.float32)
         path = root / "features" / f"lsf_{split}.npy"
-        partial = path.with_name(path.stem + ".partial.npy")
-        np.save(partial, data)
-        partial.replace(path)
+        with atomic_write(path) as partial:
+            np.save(partial, data)
         shards[split] = path
         log.info("%s: %d frames -> %s", split, len(data), path)
     return shards

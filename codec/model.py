@@ -14,7 +14,6 @@ counters are left out), so two files with the same tables share an id.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import pickle
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import torch
 
 from .envelope import EnvelopeQuantizer, make_envelope
+from .fileio import atomic_write
 
 MODEL_FORMAT = 1
 _TRAINING_ONLY = ("batches_used", "batches_seen")
@@ -53,12 +53,8 @@ def model_id(entries: dict[str, dict]) -> str:
 
 def save_model(path: str | Path, entries: dict[str, dict]) -> str:
     """Write a model file (atomically); returns its model id."""
-    path = Path(path)
-    buffer = io.BytesIO()
-    torch.save({"format": MODEL_FORMAT, "quantizers": entries}, buffer)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(buffer.getvalue())
-    partial.replace(path)
+    with atomic_write(path) as partial:
+        torch.save({"format": MODEL_FORMAT, "quantizers": entries}, partial)
     return model_id(entries)
 
 
