@@ -47,9 +47,6 @@ class AdditiveVQ(Quantizer):
     def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
         return beam_search(x, self._stacked_entries(), self.beam, ordered=False, weights=weights)
 
-    def _decode(self, codes: Tensor) -> Tensor:
-        return sum(cb.lookup(codes[:, m]) for m, cb in enumerate(self.codebooks))
-
     def complexity(self) -> OpCount:
         """Per step: each beam updates its residual, measures the codewords of the
         codebooks it has not used, and keeps its best ``beam``; the beam^2

@@ -89,7 +89,8 @@ class Quantizer(nn.Module, ABC):
     """Base class: M codebooks, ``encode``/``decode``/``forward``, training utilities.
 
     Subclasses set ``self.codebooks`` (an ``nn.ModuleList`` of ``Codebook``) and
-    implement ``_encode`` and ``_decode`` on 2-D tensors, and ``complexity``.
+    implement ``_encode`` on 2-D tensors and ``complexity``; ``_decode`` is the
+    sum of one codeword per codebook unless a subclass overrides it.
 
     Parameters
     ----------
@@ -177,9 +178,12 @@ class Quantizer(nn.Module, ABC):
     def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
         """(N, D), optional weights (N, D) -> LongTensor (N, M)."""
 
-    @abstractmethod
     def _decode(self, codes: Tensor) -> Tensor:
-        """LongTensor (N, M) -> (N, D)."""
+        """LongTensor (N, M) -> (N, D): the sum of one codeword per codebook.
+
+        Every method here but ``ProductVQ`` (which concatenates) reconstructs this way.
+        """
+        return sum(cb.lookup(codes[:, m]) for m, cb in enumerate(self.codebooks))
 
     @abstractmethod
     def complexity(self) -> OpCount:

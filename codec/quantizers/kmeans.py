@@ -27,6 +27,24 @@ def assign(x: Tensor, centroids: Tensor) -> tuple[Tensor, Tensor]:
     return torch.cat(indices), torch.cat(dists)
 
 
+def centroids(points: Tensor, assignment: Tensor, previous: Tensor) -> Tensor:
+    """Mean of the points assigned to each centroid; centroids with no points keep ``previous``.
+
+    Parameters
+    ----------
+    points : Tensor, shape (N, D)
+    assignment : LongTensor, shape (N,)
+    previous : Tensor, shape (K, D)
+
+    Returns
+    -------
+    Tensor, shape (K, D)
+    """
+    counts = torch.bincount(assignment, minlength=previous.shape[0]).to(points.dtype)
+    sums = torch.zeros_like(previous).index_add_(0, assignment, points)
+    return torch.where(counts[:, None] > 0, sums / counts.clamp_min(1)[:, None], previous)
+
+
 def kmeans(x: Tensor, k: int, *, iters: int = 25, seed_sample: int = 20000, max_points: int = 200_000,
            generator: torch.Generator | None = None) -> Tensor:
     """Cluster rows of ``x`` into ``k`` centroids.
@@ -55,18 +73,16 @@ def kmeans(x: Tensor, k: int, *, iters: int = 25, seed_sample: int = 20000, max_
         x = x[torch.randperm(x.shape[0], generator=generator)[:max_points]]
     n = x.shape[0]
     sample = x[torch.randperm(n, generator=generator)[:seed_sample]] if n > seed_sample else x
-    centroids = _kmeans_plus_plus(sample, k, generator)
+    means = _kmeans_plus_plus(sample, k, generator)
     for _ in range(iters):
-        idx, dist = assign(x, centroids)
-        counts = torch.bincount(idx, minlength=k).to(x.dtype)
-        sums = torch.zeros_like(centroids).index_add_(0, idx, x)
-        empty = counts == 0
-        centroids = torch.where(empty[:, None], centroids, sums / counts.clamp_min(1)[:, None])
+        idx, dist = assign(x, means)
+        means = centroids(x, idx, means)
+        empty = torch.bincount(idx, minlength=k) == 0
         if empty.any():
             # Re-seed empty clusters at the points worst served so far.
             far = dist.topk(int(empty.sum())).indices
-            centroids[empty] = x[far]
-    return centroids
+            means[empty] = x[far]
+    return means
 
 
 def _kmeans_plus_plus(x: Tensor, k: int, generator: torch.Generator | None) -> Tensor:

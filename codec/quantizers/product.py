@@ -10,7 +10,7 @@ from torch import Tensor
 from .base import Quantizer
 from .codebook import Codebook
 from .complexity import OpCount, argmin, distance
-from .kmeans import kmeans
+from .kmeans import centroids, kmeans
 
 
 def even_split(dim: int, parts: int) -> list[int]:
@@ -68,10 +68,7 @@ class ProductVQ(Quantizer):
         codes = self.encode(x2d)
         mse = float((x2d - self._decode(codes)).pow(2).sum(-1).mean())
         for m, (cb, part) in enumerate(zip(self.codebooks, x2d.split(self.split, -1))):
-            counts = torch.bincount(codes[:, m], minlength=cb.size).to(x2d.dtype)
-            sums = torch.zeros_like(cb.entries).index_add_(0, codes[:, m], part)
-            used = counts > 0
-            cb.entries[used] = sums[used] / counts[used, None]
+            cb.entries.copy_(centroids(part, codes[:, m], cb.entries))
         return mse
 
     def complexity(self) -> OpCount:

@@ -9,6 +9,7 @@ from .base import Quantizer
 from .beam import beam_search
 from .codebook import Codebook
 from .complexity import OpCount, argmin, distance, smallest, vector_update
+from .kmeans import centroids
 
 
 class ResidualVQ(Quantizer):
@@ -52,9 +53,6 @@ class ResidualVQ(Quantizer):
             codes.append(idx)
         return torch.stack(codes, dim=1)
 
-    def _decode(self, codes: Tensor) -> Tensor:
-        return sum(cb.lookup(codes[:, m]) for m, cb in enumerate(self.codebooks))
-
     @torch.no_grad()
     def lloyd_step(self, x: Tensor) -> float:
         """One LBG iteration, stage by stage: each stage's entries move to the
@@ -74,11 +72,7 @@ class ResidualVQ(Quantizer):
         mse = float((x2d - self._decode(self.encode(x2d))).pow(2).sum(-1).mean())
         residual = x2d.clone()
         for cb in self.codebooks:
-            idx = cb.nearest(residual)
-            counts = torch.bincount(idx, minlength=cb.size).to(x2d.dtype)
-            sums = torch.zeros_like(cb.entries).index_add_(0, idx, residual)
-            used = counts > 0
-            cb.entries[used] = sums[used] / counts[used, None]
+            cb.entries.copy_(centroids(residual, cb.nearest(residual), cb.entries))
             residual -= cb.lookup(cb.nearest(residual))
         return mse
 

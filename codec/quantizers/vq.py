@@ -29,9 +29,6 @@ class VectorQuantizer(Quantizer):
     def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
         return self.codebooks[0].nearest(x, weights)[:, None]
 
-    def _decode(self, codes: Tensor) -> Tensor:
-        return self.codebooks[0].lookup(codes[:, 0])
-
     def complexity(self) -> OpCount:
         k = self.codebooks[0].size
         return distance(k, self.dim) + argmin(k)
