@@ -32,6 +32,20 @@ def write_json(name: str, payload: dict, directory: Path | None = None) -> Path:
     return path
 
 
+def merge_previous(path: Path, records: list[dict], runs: list[dict], key: tuple[str, ...]) -> tuple[list, list]:
+    """Combine new ``records`` with the ones already in ``path`` (new rows win, matched on ``key``).
+
+    Returns (records, runs): the kept old rows then the new ones, and the
+    settings of every run that contributed.
+    """
+    if not path.exists():
+        return records, runs
+    previous = json.loads(path.read_text())
+    new = {tuple(r[k] for k in key) for r in records}
+    kept = [r for r in previous["results"] if tuple(r[k] for k in key) not in new]
+    return kept + records, previous.get("runs", [previous.get("settings")]) + runs
+
+
 def add_output_argument(parser) -> None:
     parser.add_argument("--out-dir", type=Path, default=RESULTS,
                         help=f"where to write the JSON results (default: {RESULTS}, the committed ones)")

@@ -16,7 +16,6 @@ Writes benchmarks/results/envelope.json and prints a markdown table.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 import warnings
@@ -30,7 +29,7 @@ from codec.envelope import spectral_distortion_stats
 from codec.train.data import LSFDataModule
 from codec.train.module import EnvelopeQuantizerModule
 
-from common import add_output_argument, markdown_table, write_json
+from common import add_output_argument, markdown_table, merge_previous, write_json
 
 METHODS = ("rvq", "avq", "pvq", "scq")
 
@@ -133,12 +132,8 @@ def main() -> None:
     if not args.no_faiss:
         records += faiss_baselines(train, valid)
     runs = [dict(vars(args))]
-    result_file = args.out_dir / "envelope.json"
-    if args.merge and result_file.exists():
-        previous = json.loads(result_file.read_text())
-        new = {(r["method"], r["variant"]) for r in records}
-        records = [r for r in previous["results"] if (r["method"], r["variant"]) not in new] + records
-        runs = previous.get("runs", [previous.get("settings")]) + runs
+    if args.merge:
+        records, runs = merge_previous(args.out_dir / "envelope.json", records, runs, ("method", "variant"))
 
     order = {m: i for i, m in enumerate(METHODS + ("rq", "lsq", "pq"))}
     records.sort(key=lambda r: order.get(r["method"], 99))

@@ -16,7 +16,6 @@ Writes benchmarks/results/toy_quantizers.json and prints markdown tables.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 
@@ -26,7 +25,7 @@ from tqdm.auto import tqdm
 
 from codec.quantizers import ReplacementSchedule, build, fit, mean_squared_error
 
-from common import add_output_argument, markdown_table, write_json
+from common import add_output_argument, markdown_table, merge_previous, write_json
 
 DIM = 64
 METHODS = ("rvq", "avq", "pvq")
@@ -113,13 +112,9 @@ def main() -> None:
             label = f"{method}-{gradient}"
         records.append({"data": dataset, "bits": bits, "method": label, **outcome})
     runs = [dict(vars(args))]
-    result_file = args.out_dir / "toy_quantizers.json"
-    if args.merge and result_file.exists():
-        previous = json.loads(result_file.read_text())
-        new = {(r["data"], r["bits"], r["method"]) for r in records}
-        kept = [r for r in previous["results"] if (r["data"], r["bits"], r["method"]) not in new]
-        records = kept + records
-        runs = previous.get("runs", [previous.get("settings")]) + runs
+    if args.merge:
+        records, runs = merge_previous(args.out_dir / "toy_quantizers.json", records, runs,
+                                       ("data", "bits", "method"))
         bit_list = sorted({r["bits"] for r in records})
 
     labels = sorted(dict.fromkeys(r["method"] for r in records), key=lambda m: (m.startswith("faiss"), m))
