@@ -54,6 +54,11 @@ class EnvelopeQuantizerModule(L.LightningModule):
     def quantizers(self):
         return self.envelope.quantizers
 
+    @property
+    def codebooks(self):
+        """Every codebook of every quantizer of the envelope."""
+        return [cb for q in self.quantizers for cb in q.codebooks]
+
     def on_train_start(self) -> None:
         if bool(self.initialized):
             return
@@ -94,7 +99,7 @@ class EnvelopeQuantizerModule(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/perplexity", torch.stack(perplexity).mean())
         # Share of codewords chosen at least once since the last dead-code replacement.
-        used = torch.cat([cb.batches_used > 0 for q in self.quantizers for cb in q.codebooks])
+        used = torch.cat([cb.batches_used > 0 for cb in self.codebooks])
         self.log("train/codebook_usage", used.float().mean())
         return loss
 
@@ -102,10 +107,8 @@ class EnvelopeQuantizerModule(L.LightningModule):
         step = self.global_step
         total = self.trainer.max_steps if self.trainer.max_steps and self.trainer.max_steps > 0 else step + 1
         if self.automatic_optimization and self.schedule.due(step, total):
-            distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
-            codebooks = [cb for q in self.quantizers for cb in q.codebooks]
-            if distributed:  # judge usage over every rank's batches
-                for cb in codebooks:
+            if _distributed():  # judge usage over every rank's batches
+                for cb in self.codebooks:
                     torch.distributed.all_reduce(cb.batches_used)
                     torch.distributed.all_reduce(cb.batches_seen)
             replaced = sum(q.replace_dead_codes(threshold=self.schedule.threshold) for q in self.quantizers)
@@ -114,9 +117,8 @@ class EnvelopeQuantizerModule(L.LightningModule):
 
     def _keep_rank_zero_tables(self) -> None:
         """Under DDP, make every rank's codebooks and mean equal to rank 0's."""
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            entries = [cb.entries.data for q in self.quantizers for cb in q.codebooks]
-            for tensor in entries + [self.envelope.mean, self.envelope.rho]:
+        if _distributed():
+            for tensor in [cb.entries.data for cb in self.codebooks] + [self.envelope.mean, self.envelope.rho]:
                 torch.distributed.broadcast(tensor, src=0)
 
     def validation_step(self, batch, batch_idx) -> None:
@@ -137,3 +139,7 @@ class EnvelopeQuantizerModule(L.LightningModule):
         if self.hparams.gradient == "kmeans":
             return None
         return torch.optim.Adam(self.envelope.parameters(), lr=self.hparams.lr)
+
+
+def _distributed() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
