@@ -42,6 +42,11 @@ def preemphasize(wav: np.ndarray, coefficient: float = PREEMPHASIS) -> np.ndarra
     return out
 
 
+def analysis_window() -> np.ndarray:
+    """The 30 ms Hann window (without its zero end points)."""
+    return np.hanning(WINDOW + 2)[1:-1]
+
+
 def frame_signal(wav: np.ndarray) -> np.ndarray:
     """Windowed analysis frames, shape (frames, WINDOW), centred on each 20 ms frame."""
     n = num_frames(len(wav))
@@ -49,7 +54,7 @@ def frame_signal(wav: np.ndarray) -> np.ndarray:
     padded = np.zeros(n * FRAME + 2 * lead)
     padded[lead:lead + len(wav)] = wav
     frames = np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::FRAME][:n]
-    return frames * np.hanning(WINDOW + 2)[1:-1]
+    return frames * analysis_window()
 
 
 def autocorrelation(frames: np.ndarray, order: int = ORDER) -> np.ndarray:
@@ -114,7 +119,16 @@ def analyze(wav: np.ndarray, *, order: int = ORDER) -> np.ndarray:
         raise ValueError(f"expected a 1-D signal, got shape {wav.shape}")
     if not np.isfinite(wav).all():
         raise ValueError("signal contains NaN or Inf")
-    r = autocorrelation(frame_signal(preemphasize(wav)), order)
+    return analyze_frames(frame_signal(preemphasize(wav)), order=order)
+
+
+def analyze_frames(windowed: np.ndarray, *, order: int = ORDER) -> np.ndarray:
+    """LPC of pre-emphasized, windowed frames: (frames, WINDOW) -> (frames, order + 1).
+
+    The second half of :func:`analyze`, for callers that cut their own frames
+    (the codec works through long files a chunk at a time).
+    """
+    r = autocorrelation(windowed, order)
     r *= lag_window(order)
     # White-noise correction, plus an absolute floor so silence gives A(z) = 1.
     r[:, 0] = r[:, 0] * WHITE_NOISE_CORRECTION + 1e-10

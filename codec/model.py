@@ -2,13 +2,18 @@
 
 Layout (``torch.save`` of plain containers, loadable with ``weights_only=True``)::
 
-    {"format": 1,
+    {"format": 2,
      "quantizers": {NAME: {"method": str, "bits": int, "options": dict, "weighted": bool,
-                           "packet_frames": int, "state": state_dict}}}
+                           "packet_frames": int, "state": state_dict}},
+     "spectrum": {"beta", "offsets", "probabilities"} or None}
 
-The model id is the first 16 hex digits of a SHA-256 over the configuration
-and the tensors that decoding depends on (codebooks and mean LSF vector; usage
-counters are left out), so two files with the same tables share an id.
+``spectrum`` is the entropy model of the coded MDCT spectrum
+(``codec.entropy.SpectrumModel``); a file without it holds envelope
+quantizers only (what ``vqcodec train export`` writes before
+``vqcodec train spectrum`` adds it). The model id is the first 16 hex digits
+of a SHA-256 over the configuration and the tensors that decoding depends on
+(codebooks, mean LSF vector, predictor, spectrum tables; usage counters are
+left out), so two files with the same tables share an id.
 """
 
 from __future__ import annotations
@@ -18,17 +23,29 @@ import json
 import pickle
 from pathlib import Path
 
+from dataclasses import dataclass
+
 import torch
 
+from .entropy import SpectrumModel
 from .envelope import EnvelopeQuantizer, make_envelope
 from .fileio import atomic_write
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 _TRAINING_ONLY = ("batches_used", "batches_seen")
 
 
 class ModelError(ValueError):
     """A model file that cannot be used (wrong format, missing quantizer)."""
+
+
+@dataclass
+class Model:
+    """A loaded model file."""
+
+    quantizers: dict[str, EnvelopeQuantizer]
+    spectrum: SpectrumModel | None
+    id: str
 
 
 def describe(envelope: EnvelopeQuantizer, method: str, bits: int, options: dict | None = None) -> dict:
@@ -38,7 +55,7 @@ def describe(envelope: EnvelopeQuantizer, method: str, bits: int, options: dict 
             "state": {k: v.detach().cpu().clone() for k, v in envelope.state_dict().items()}}
 
 
-def model_id(entries: dict[str, dict]) -> str:
+def model_id(entries: dict[str, dict], spectrum: dict | None = None) -> str:
     digest = hashlib.sha256()
     for name in sorted(entries):
         entry = entries[name]
@@ -48,14 +65,24 @@ def model_id(entries: dict[str, dict]) -> str:
             if not key.endswith(_TRAINING_ONLY):
                 digest.update(key.encode())
                 digest.update(entry["state"][key].to(torch.float32).contiguous().numpy().tobytes())
+    for key in sorted(spectrum or {}):
+        digest.update(key.encode())
+        digest.update(spectrum[key].to(torch.float64).contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
-def save_model(path: str | Path, entries: dict[str, dict]) -> str:
+def save_model(path: str | Path, entries: dict[str, dict], spectrum: SpectrumModel | None = None) -> str:
     """Write a model file (atomically); returns its model id."""
+    state = spectrum.state() if spectrum is not None else None
     with atomic_write(path) as partial:
-        torch.save({"format": MODEL_FORMAT, "quantizers": entries}, partial)
-    return model_id(entries)
+        torch.save({"format": MODEL_FORMAT, "quantizers": entries, "spectrum": state}, partial)
+    return model_id(entries, state)
+
+
+def read_entries(path: str | Path) -> tuple[dict[str, dict], dict | None]:
+    """The raw quantizer entries and spectrum state of a model file (to extend it)."""
+    raw = _read(path)
+    return raw["quantizers"], raw.get("spectrum")
 
 
 def instantiate(entry: dict) -> EnvelopeQuantizer:
@@ -65,13 +92,20 @@ def instantiate(entry: dict) -> EnvelopeQuantizer:
     return envelope.eval()
 
 
-def load_model(path: str | Path) -> tuple[dict[str, EnvelopeQuantizer], str]:
-    """Read a model file; returns ({name: EnvelopeQuantizer}, model id)."""
+def load_model(path: str | Path) -> Model:
+    """Read a model file: its envelope quantizers by name, spectrum model and id."""
+    raw = _read(path)
+    entries, spectrum = raw["quantizers"], raw.get("spectrum")
+    return Model({name: instantiate(entry) for name, entry in entries.items()},
+                 SpectrumModel.from_state(spectrum) if spectrum is not None else None,
+                 model_id(entries, spectrum))
+
+
+def _read(path: str | Path) -> dict:
     try:
         raw = torch.load(Path(path), map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as err:
         raise ModelError(f"{path}: not a vqcodec model file ({err})") from None
     if not isinstance(raw, dict) or raw.get("format") != MODEL_FORMAT:
         raise ModelError(f"{path}: unsupported model format {raw.get('format') if isinstance(raw, dict) else '?'}")
-    entries = raw["quantizers"]
-    return {name: instantiate(entry) for name, entry in entries.items()}, model_id(entries)
+    return raw

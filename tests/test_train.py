@@ -50,7 +50,8 @@ def test_debug_recipe_fits_resumes_and_exports(features_dir, tmp_path, monkeypat
 
     assert main(["train", "export", str(newest), "--out", "model.pt"]) == 0
     assert main(["train", "export", str(newest), "--out", "model.pt"]) == 2  # no silent overwrite
-    quantizers, model_id = load_model("model.pt")
+    model = load_model("model.pt")
+    quantizers, model_id = model.quantizers, model.id
     assert set(quantizers) == {"avq"} and len(model_id) == 16
     q = quantizers["avq"]
     lsf = torch.from_numpy(np.load(features_dir / "lsf_valid.npy")[:200])
@@ -60,7 +61,7 @@ def test_debug_recipe_fits_resumes_and_exports(features_dir, tmp_path, monkeypat
     assert lsf_hat.shape == (200, 16) and (lsf_hat.diff(dim=1) > 0).all()
     assert (lsf_hat - lsf).abs().mean() < 0.1  # trained: close to the input, in radians
     # The id depends on the tables, not on the file.
-    assert load_model("model.pt")[1] == model_id
+    assert load_model("model.pt").id == model_id
 
 
 def test_load_model_rejects_other_files(tmp_path):
@@ -83,7 +84,7 @@ def test_predictive_recipe_trains_closed_loop_and_exports(features_dir, tmp_path
                  "--model.quantizer", "rvq", "--model.packet_frames", "4", "--trainer.max_steps", "20"]) == 0
     last = next(Path("runs/debug").rglob("last.ckpt"))
     assert main(["train", "export", str(last), "--out", "model.pt"]) == 0
-    env = load_model("model.pt")[0]["rvq"]
+    env = load_model("model.pt").quantizers["rvq"]
     assert env.packet_frames == 4 and env.predictive is not None and float(env.rho.mean()) > 0.3
     lsf = torch.from_numpy(np.load(features_dir / "lsf_valid.npy")[:50])
     assert env.decode(env.encode(lsf)).shape == (50, 16)

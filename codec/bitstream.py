@@ -1,0 +1,136 @@
+"""The .vqc file format: a checksummed header, then fixed-size independent packets.
+
+Header (40 bytes, little-endian)::
+
+    offset size  field
+     0     4     magic b"VQCD"
+     4     1     format version (1)
+     5     1     quantizer (0 rvq, 1 avq, 2 pvq, 3 scq)
+     6     1     bitrate (0..5: 8, 9.6, 13.2, 16.4, 24.4, 32 kbit/s)
+     7     1     frames per packet
+     8     8     model id (the first 8 bytes of the model's SHA-256)
+    16     4     original sample rate, Hz
+    20     8     original length, samples at the original rate
+    28     8     coded length, samples at 16 kHz
+    36     4     CRC-32 of bytes 0..35
+
+Payload: ceil(frames / frames_per_packet) packets. A packet of n frames is
+exactly n * frame_bits / 8 bytes (every budget is a whole number of bytes), so
+the bitrate is constant and packet boundaries never need to be searched for::
+
+    0     4     CRC-32 of the rest of the packet, seeded with the header CRC
+                and the packet's index (a packet from another file or place fails)
+    4     ...   range-coded words (uint32, little-endian), zero-padded
+
+The range-coded stream holds, per packet, the envelope codes, the per-frame
+side information (gain, level, noise level) and then the spectra.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+MAGIC = b"VQCD"
+VERSION = 1
+QUANTIZERS = ("rvq", "avq", "pvq", "scq")
+BITRATES = (8.0, 9.6, 13.2, 16.4, 24.4, 32.0)
+FRAME_SECONDS = 0.02
+PACKET_CRC_BYTES = 4
+_HEADER = struct.Struct("<4sBBBB8sIQQ")
+HEADER_BYTES = _HEADER.size + 4
+
+
+class BitstreamError(ValueError):
+    """Input that is not a usable vqcodec stream: wrong magic, version, header checksum or model."""
+
+
+def frame_bytes(bitrate: float) -> int:
+    """Bytes per 20 ms frame at ``bitrate`` kbit/s (160 bits at 8 kbit/s ... 640 at 32)."""
+    return round(bitrate * 1000 * FRAME_SECONDS) // 8
+
+
+def bitrate_index(bitrate: float) -> int:
+    for i, b in enumerate(BITRATES):
+        if abs(b - float(bitrate)) < 1e-6:
+            return i
+    raise ValueError(f"unsupported bitrate {bitrate} kbit/s; choose from {', '.join(f'{b:g}' for b in BITRATES)}")
+
+
+@dataclass(frozen=True)
+class Header:
+    quantizer: str
+    bitrate: float
+    packet_frames: int
+    model_id: str            # 16 hex digits
+    sample_rate: int         # original rate
+    length: int              # original length in samples
+    coded_length: int        # samples at 16 kHz
+
+    def pack(self) -> bytes:
+        body = _HEADER.pack(MAGIC, VERSION, QUANTIZERS.index(self.quantizer), bitrate_index(self.bitrate),
+                            self.packet_frames, bytes.fromhex(self.model_id), self.sample_rate, self.length,
+                            self.coded_length)
+        return body + struct.pack("<I", zlib.crc32(body))
+
+    @classmethod
+    def unpack(cls, data: bytes) -> Header:
+        if len(data) < 4 or data[:4] != MAGIC:
+            raise BitstreamError("not a vqcodec stream (bad magic bytes)")
+        if len(data) < HEADER_BYTES:
+            raise BitstreamError(f"truncated header ({len(data)} of {HEADER_BYTES} bytes)")
+        body = data[:_HEADER.size]
+        (crc,) = struct.unpack_from("<I", data, _HEADER.size)
+        if zlib.crc32(body) != crc:
+            raise BitstreamError("corrupt header (checksum mismatch)")
+        _, version, quantizer, bitrate, packet_frames, model_id, sample_rate, length, coded = _HEADER.unpack(body)
+        if version != VERSION:
+            raise BitstreamError(f"stream format version {version}; this decoder reads version {VERSION}")
+        if quantizer >= len(QUANTIZERS) or bitrate >= len(BITRATES) or packet_frames == 0 or sample_rate == 0:
+            raise BitstreamError("corrupt header (field out of range)")
+        return cls(QUANTIZERS[quantizer], BITRATES[bitrate], packet_frames, model_id.hex(), sample_rate, length,
+                   coded)
+
+    @property
+    def crc(self) -> int:
+        return struct.unpack_from("<I", self.pack(), _HEADER.size)[0]
+
+
+def packet_sizes(frames: int, packet_frames: int, bitrate: float) -> list[int]:
+    """Byte size of each packet of a stream of ``frames`` frames."""
+    full, rest = divmod(frames, packet_frames)
+    sizes = [packet_frames * frame_bytes(bitrate)] * full
+    return sizes + ([rest * frame_bytes(bitrate)] if rest else [])
+
+
+def payload_words(size: int) -> int:
+    """Range-coder words that fit in a packet of ``size`` bytes."""
+    return (size - PACKET_CRC_BYTES) // 4
+
+
+def _packet_crc(body: bytes, index: int, header_crc: int) -> int:
+    return zlib.crc32(body, zlib.crc32(index.to_bytes(8, "little"), header_crc))
+
+
+def seal_packet(words: np.ndarray, size: int, index: int, header_crc: int) -> bytes:
+    """A packet of exactly ``size`` bytes from range-coder words (which must fit)."""
+    capacity = payload_words(size)
+    if len(words) > capacity:
+        raise ValueError(f"{len(words)} words do not fit a packet of {capacity}")
+    body = np.asarray(words, dtype="<u4").tobytes().ljust(size - PACKET_CRC_BYTES, b"\0")
+    return struct.pack("<I", _packet_crc(body, index, header_crc)) + body
+
+
+def open_packet(packet: bytes, index: int, header_crc: int) -> np.ndarray | None:
+    """The packet's range-coder words, or None when its checksum fails (conceal it)."""
+    if len(packet) < PACKET_CRC_BYTES:
+        return None
+    (crc,) = struct.unpack_from("<I", packet)
+    body = packet[PACKET_CRC_BYTES:]
+    if _packet_crc(body, index, header_crc) != crc:
+        return None
+    usable = len(body) // 4 * 4
+    return np.frombuffer(body[:usable], dtype="<u4").astype(np.uint32)
