@@ -57,6 +57,18 @@ def load(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarra
     AudioError
         The file cannot be read as audio, has no samples, or has NaN/Inf samples.
     """
+    mono, info = read_mono(path)
+    return resample(mono, info.sample_rate, sample_rate), info
+
+
+def read_mono(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
+    """Read an audio file at its own rate and downmix: float32 (frames,) and its AudioInfo.
+
+    Raises
+    ------
+    AudioError
+        The file cannot be read as audio, has no samples, or has NaN/Inf samples.
+    """
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
@@ -69,4 +81,4 @@ def load(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarra
     if not np.isfinite(data).all():
         raise AudioError(f"{path}: contains NaN or infinite samples")
     info = AudioInfo(sample_rate=int(sr), frames=int(data.shape[0]), channels=int(data.shape[1]))
-    return resample(to_mono(data), int(sr), sample_rate), info
+    return to_mono(data), info

@@ -16,9 +16,9 @@ coded in one vectorized constriction call.
 
 from __future__ import annotations
 
+import constriction
 import numpy as np
 import torch
-import constriction
 
 from .mdct import COEFFICIENTS
 

@@ -21,9 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 

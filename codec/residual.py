@@ -38,7 +38,9 @@ LEVEL_FLOOR = 0.25
 NOISE_BITS = 3
 NOISE_STEP = 1.0 / 14.0       # noise RMS in units of the quantizer step
 NOISE_START = 32              # first noise-filled bin (800 Hz)
-NOISE_GAIN = 1.0              # decoder scaling of the transmitted noise level
+# Decoder scaling of the transmitted (energy-matched) noise level, per bitrate: filling at
+# the full level measured worse in PESQ and pSNR (benchmarks/README.md, "noise filling").
+NOISE_GAIN = {8.0: 0.7, 9.6: 0.7, 13.2: 0.7, 16.4: 0.7, 24.4: 0.5, 32.0: 0.5}
 ROUNDING = 0.5                # rounding offset (0.5 = round to nearest; less = dead zone)
 SHRINK = 0.0                  # decoder pulls nonzero values this far towards zero
 SIDE_BITS = GAIN_BITS + LEVEL_BITS + NOISE_BITS
@@ -130,11 +132,11 @@ def random_signs(frame_ids: np.ndarray) -> np.ndarray:
 
 
 def dequantize(q: np.ndarray, gain: np.ndarray, noise: np.ndarray, weights: np.ndarray,
-               frame_ids: np.ndarray) -> np.ndarray:
+               frame_ids: np.ndarray, *, noise_gain: float = 1.0) -> np.ndarray:
     """Decoded MDCT spectrum: integers, side information and weights -> (frames, N)."""
     q = np.where((gain == SILENT)[:, None], 0, q)
     y = q - SHRINK * np.sign(q)
-    fill = (noise * NOISE_STEP * NOISE_GAIN)[:, None] * random_signs(frame_ids)
+    fill = (noise * NOISE_STEP * noise_gain)[:, None] * random_signs(frame_ids)
     y[:, NOISE_START:] = np.where(q[:, NOISE_START:] == 0, fill[:, NOISE_START:], y[:, NOISE_START:])
     return y * (gain_value(gain)[:, None] / weights)
 

@@ -14,9 +14,9 @@ import logging
 from importlib import resources
 from pathlib import Path
 
+import constriction
 import numpy as np
 import torch
-import constriction
 
 from . import bitstream, entropy, lpc, mdct, residual
 from .audio import SAMPLE_RATE, AudioError, resample
@@ -258,7 +258,8 @@ class SpeechCodec:
                 rows = rows[gain[rows] != residual.SILENT]
                 q[rows] = self.spectrum.decode(decoder, classes[rows])
         frame_ids = np.arange(start, stop)
-        spectra = residual.dequantize(q, gain, noise, shaping.weights, frame_ids)
+        spectra = residual.dequantize(q, gain, noise, shaping.weights, frame_ids,
+                                      noise_gain=residual.NOISE_GAIN[header.bitrate])
         spectra = state.conceal_spectra(spectra, good, frame_ids)
         return state.overlap_add(spectra)
 

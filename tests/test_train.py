@@ -4,13 +4,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 import yaml
+from conftest import CLIPS, speaker_folder
 
 from codec.cli import main
 from codec.envelope import sensitivity_weights
 from codec.model import ModelError, load_model
-from conftest import speaker_folder
 
 RECIPES = Path(__file__).parent.parent / "recipes"
 
@@ -62,6 +63,19 @@ def test_debug_recipe_fits_resumes_and_exports(features_dir, tmp_path, monkeypat
     assert (lsf_hat - lsf).abs().mean() < 0.1  # trained: close to the input, in radians
     # The id depends on the tables, not on the file.
     assert load_model("model.pt").id == model_id
+
+    # The spectrum's entropy model on the same tiny corpus makes it a complete codec.
+    corpus = features_dir.parent
+    assert main(["train", "spectrum", "model.pt", "--corpus", str(corpus), "--out", "codec.pt", "--files", "4",
+                 "--rounds", "2"]) == 0
+    assert main(["train", "spectrum", "model.pt", "--corpus", str(corpus), "--out", "codec.pt"]) == 2
+    from codec import SpeechCodec, metrics
+
+    codec = SpeechCodec.load("codec.pt")
+    assert codec.model_id != model_id
+    wav = np.concatenate([np.zeros(8000), metrics.normalize_level(sf.read(CLIPS[0])[0]), np.zeros(8000)])
+    out, _ = codec.decode(codec.encode(wav, 16000, bitrate=16.4, quantizer="avq"))
+    assert metrics.pesq_wb(wav, out) > 2.5
 
 
 def test_load_model_rejects_other_files(tmp_path):

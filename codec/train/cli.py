@@ -3,17 +3,19 @@
     vqcodec train fit --config recipes/avq16.yaml            # train (resumable)
     vqcodec train fit --config recipes/avq16.yaml --ckpt_path last   # resume
     vqcodec train export runs/avq16/checkpoints/last.ckpt ... --out model.pt
+    vqcodec train spectrum model.pt --corpus data/demo --out model.pt --force
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import warnings
 from pathlib import Path
 
 from lightning.pytorch.cli import LightningCLI
 
-from ..model import describe, save_model
+from ..model import describe, instantiate, read_entries, save_model
 from .data import LSFDataModule
 from .module import EnvelopeQuantizerModule
 
@@ -57,7 +59,51 @@ def export(checkpoints: list[str], out: str, *, force: bool = False) -> str:
     return save_model(target, entries)
 
 
+def train_spectrum(model: str, corpus: str, out: str, *, quantizer: str = "avq", files: int = 600,
+                   rounds: int = 3, force: bool = False) -> str:
+    """Fit the spectrum's entropy model on a prepared corpus and write ``model`` plus it to ``out``.
+
+    Uses ``files`` randomly chosen (seed 0) files of the corpus's train split,
+    coded with the model's ``quantizer`` envelope. Returns the new model id.
+    """
+    import random
+
+    from ..corpus import read_manifest
+    from .spectrum import fit_spectrum_model
+
+    target = Path(out)
+    if target.exists() and not force:
+        raise FileExistsError(f"{target} exists; pass --force to overwrite it")
+    entries, _ = read_entries(model)
+    if quantizer not in entries:
+        raise ValueError(f"{model} has no {quantizer!r} quantizer (it has {', '.join(sorted(entries))})")
+    manifest = Path(corpus) / "manifest.csv"
+    if not manifest.exists():
+        raise FileNotFoundError(f"{manifest} not found; prepare the corpus first (vqcodec prepare)")
+    train = [Path(corpus) / e.path for e in read_manifest(manifest) if e.split == "train"]
+    random.Random(0).shuffle(train)
+    spectrum = fit_spectrum_model(sorted(train[:files]), instantiate(entries[quantizer]), rounds=rounds)
+    return save_model(target, entries, spectrum)
+
+
 def main(argv: list[str]) -> None:
+    if argv and argv[0] == "spectrum":
+        parser = argparse.ArgumentParser(prog="vqcodec train spectrum",
+                                         description="Fit the entropy model of the coded spectra on a prepared "
+                                                     "corpus and write a complete codec model file.")
+        parser.add_argument("model", help="model file with trained envelope quantizers (vqcodec train export)")
+        parser.add_argument("--corpus", required=True, help="prepared corpus folder (vqcodec prepare)")
+        parser.add_argument("--out", required=True, help="model file to write")
+        parser.add_argument("--quantizer", default="avq", help="envelope quantizer to code with (default: avq)")
+        parser.add_argument("--files", type=int, default=600, help="train-split files to use (default: 600)")
+        parser.add_argument("--rounds", type=int, default=3, help="code/refit iterations (default: 3)")
+        parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+        args = parser.parse_args(argv[1:])
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        model_id = train_spectrum(args.model, args.corpus, args.out, quantizer=args.quantizer, files=args.files,
+                                  rounds=args.rounds, force=args.force)
+        print(f"model id {model_id} -> {args.out}")
+        return
     if argv and argv[0] == "export":
         parser = argparse.ArgumentParser(prog="vqcodec train export",
                                          description="Write trained checkpoints into one model file.")

@@ -1,0 +1,96 @@
+"""File-level encoding and decoding: never a half-written output, never a silent overwrite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile as sf
+
+from . import bitstream
+from .audio import read_mono
+from .fileio import atomic_write
+from .mdct import num_frames
+from .speech_codec import SpeechCodec
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3")
+STREAM_SUFFIX = ".vqc"
+
+
+def _check_target(src: Path, dst: Path, force: bool) -> None:
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise FileExistsError(f"{dst}: output would overwrite the input")
+    if dst.exists() and not force:
+        raise FileExistsError(f"{dst} exists; pass --force (force=True) to overwrite it")
+
+
+def encode_file(src: str | Path, dst: str | Path, *, bitrate: float = 13.2, quantizer: str = "avq",
+                codec: SpeechCodec | None = None, force: bool = False) -> int:
+    """Encode an audio file (anything soundfile reads) to a .vqc file; returns its size in bytes."""
+    src, dst = Path(src), Path(dst)
+    _check_target(src, dst, force)
+    codec = codec or SpeechCodec.load()
+    wav, info = read_mono(src)
+    data = codec.encode(wav, info.sample_rate, bitrate=bitrate, quantizer=quantizer)
+    with atomic_write(dst) as partial:
+        partial.write_bytes(data)
+    return len(data)
+
+
+def decode_file(src: str | Path, dst: str | Path, *, original_rate: bool = False, subtype: str = "PCM_16",
+                codec: SpeechCodec | None = None, force: bool = False) -> float:
+    """Decode a .vqc file to audio (format from ``dst``'s suffix); returns the duration in seconds."""
+    src, dst = Path(src), Path(dst)
+    _check_target(src, dst, force)
+    codec = codec or SpeechCodec.load()
+    wav, sample_rate = codec.decode(src.read_bytes(), original_rate=original_rate)
+    with atomic_write(dst) as partial:
+        sf.write(partial, wav, sample_rate, subtype=subtype)
+    return len(wav) / sample_rate
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    header: bitstream.Header
+    file_bytes: int
+    packets: int
+    packets_expected: int
+    corrupt_packets: int
+
+    @property
+    def seconds(self) -> float:
+        return self.header.length / self.header.sample_rate
+
+    @property
+    def kbps(self) -> float:
+        """Measured bitrate, header included."""
+        return self.file_bytes * 8 / self.seconds / 1000 if self.seconds else float("nan")
+
+
+def stream_info(path: str | Path) -> StreamInfo:
+    """Header fields and packet checksums of a .vqc file (needs no model)."""
+    data = Path(path).read_bytes()
+    header = bitstream.Header.unpack(data[:bitstream.HEADER_BYTES])
+    sizes = bitstream.packet_sizes(num_frames(header.coded_length), header.packet_frames, header.bitrate)
+    offset, present, corrupt = bitstream.HEADER_BYTES, 0, 0
+    for index, size in enumerate(sizes):
+        if offset + size > len(data):
+            break
+        present += 1
+        corrupt += bitstream.open_packet(data[offset:offset + size], index, header.crc) is None
+        offset += size
+    return StreamInfo(header, len(data), present, len(sizes), corrupt)
+
+
+def pair_paths(src: Path, dst: Path, suffixes: tuple[str, ...], new_suffix: str) -> list[tuple[Path, Path]]:
+    """(input, output) pairs: one file, or every matching file under a folder mirrored into ``dst``."""
+    if src.is_dir():
+        inputs = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+        return [(p, (dst / p.relative_to(src)).with_suffix(new_suffix)) for p in inputs]
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: no such file or folder")
+    if dst.is_dir():
+        return [(src, dst / (src.stem + new_suffix))]
+    return [(src, dst)]
+
+
