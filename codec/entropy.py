@@ -132,10 +132,43 @@ class SpectrumModel:
         return cls(float(state["beta"]), state["offsets"].numpy(), state["probabilities"].numpy())
 
 
-def encode_uniform(encoder, values: np.ndarray, size: int) -> None:
-    """Side information with every value equally likely (exactly log2(size) bits each)."""
-    encoder.encode(np.asarray(values, dtype=np.int32).ravel(), constriction.stream.model.Uniform(size))
+UNIFORM_LIMIT = 1 << 24   # largest alphabet of constriction's Uniform model
 
 
-def decode_uniform(decoder, count: int, size: int) -> np.ndarray:
-    return decoder.decode(constriction.stream.model.Uniform(size), count).astype(np.int64)
+def _field_groups(sizes: tuple[int, ...]) -> list[list[int]]:
+    """Consecutive fields merged while the product of their sizes stays within UNIFORM_LIMIT."""
+    groups, product = [[]], 1
+    for f, size in enumerate(sizes):
+        if groups[-1] and product * size > UNIFORM_LIMIT:
+            groups.append([])
+            product = 1
+        groups[-1].append(f)
+        product *= size
+    return groups
+
+
+def encode_fields(encoder, columns: np.ndarray, sizes: tuple[int, ...]) -> None:
+    """Side information, every value equally likely (exactly log2(size) bits each).
+
+    ``columns`` (n, F) holds F fields per frame with alphabet sizes ``sizes``;
+    fields are merged into mixed-radix symbols so a packet needs one or two
+    coder calls instead of one per field.
+    """
+    columns = np.asarray(columns, dtype=np.int64)
+    for group in _field_groups(sizes):
+        combined, stride = np.zeros(len(columns), dtype=np.int64), 1
+        for f in group:
+            combined += columns[:, f] * stride
+            stride *= sizes[f]
+        encoder.encode(combined.astype(np.int32), constriction.stream.model.Uniform(stride))
+
+
+def decode_fields(decoder, count: int, sizes: tuple[int, ...]) -> np.ndarray:
+    """The inverse of :func:`encode_fields`: (count, F)."""
+    out = np.zeros((count, len(sizes)), dtype=np.int64)
+    for group in _field_groups(sizes):
+        stride = int(np.prod([sizes[f] for f in group]))
+        combined = decoder.decode(constriction.stream.model.Uniform(stride), count).astype(np.int64)
+        for f in group:
+            combined, out[:, f] = np.divmod(combined, sizes[f])
+    return out

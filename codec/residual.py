@@ -20,6 +20,7 @@ level (4 bits, the entropy model's context), noise-filling level (3 bits).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,13 +53,18 @@ def bin_frequencies() -> np.ndarray:
     return np.pi * (np.arange(COEFFICIENTS) + 0.5) / COEFFICIENTS
 
 
+@functools.lru_cache(maxsize=4)
+def _fourier_matrix(order: int) -> np.ndarray:
+    """[cos(i w_k) | sin(i w_k)] for i = 0..order: (order + 1, 2N), computed once."""
+    phase = np.outer(np.arange(order + 1), bin_frequencies())
+    return np.concatenate([np.cos(phase), np.sin(phase)], axis=1)
+
+
 def lpc_magnitude(a: np.ndarray, gamma: float = 1.0) -> np.ndarray:
     """|A(e^{jw}/gamma)| at the MDCT bin centres: (frames, p+1) -> (frames, N)."""
     p = a.shape[-1] - 1
-    k = np.arange(p + 1)
-    phase = np.outer(k, bin_frequencies())
-    scaled = a * gamma ** k
-    return np.hypot(scaled @ np.cos(phase), scaled @ np.sin(phase))
+    parts = (a * gamma ** np.arange(p + 1)) @ _fourier_matrix(p)
+    return np.hypot(parts[:, :COEFFICIENTS], parts[:, COEFFICIENTS:])
 
 
 @dataclass

@@ -90,7 +90,7 @@ class SpeechCodec:
         original = _as_float_mono(wav)
         if not isinstance(sample_rate, (int, np.integer)) or not 0 < sample_rate <= MAX_SAMPLE_RATE:
             raise AudioError(f"sample rate must be a positive integer up to {MAX_SAMPLE_RATE} Hz, got {sample_rate}")
-        x = resample(original, int(sample_rate), SAMPLE_RATE).astype(np.float64)
+        x = resample(original, int(sample_rate), SAMPLE_RATE)   # float32; chunks are cut out in float64
         header = Header(quantizer, float(bitrate), envelope.packet_frames, self.model_id, int(sample_rate),
                         len(original), len(x))
         frames = mdct.num_frames(len(x))
@@ -139,11 +139,8 @@ class SpeechCodec:
 
     def _encode_packet(self, envelope, codes, code: residual.FrameCode, rows: slice) -> np.ndarray:
         encoder = constriction.stream.queue.RangeEncoder()
-        for m, size in enumerate(envelope.quantizer.codebook_sizes):
-            entropy.encode_uniform(encoder, codes[:, m], size)
-        entropy.encode_uniform(encoder, code.gain[rows], 2 ** residual.GAIN_BITS)
-        entropy.encode_uniform(encoder, code.level[rows], 2 ** residual.LEVEL_BITS)
-        entropy.encode_uniform(encoder, code.noise[rows], 2 ** residual.NOISE_BITS)
+        fields = np.column_stack([codes, code.gain[rows], code.level[rows], code.noise[rows]])
+        entropy.encode_fields(encoder, fields, _field_sizes(envelope))
         coded = code.gain[rows] != residual.SILENT
         self.spectrum.encode(encoder, code.classes[rows][coded], code.q[rows][coded])
         return encoder.get_compressed()
@@ -236,11 +233,9 @@ class SpeechCodec:
                 continue
             decoder = constriction.stream.queue.RangeDecoder(words)
             rows = slice(p * pf, p * pf + n)
-            for m, size in enumerate(sizes):
-                codes[rows, m] = entropy.decode_uniform(decoder, n, size)
-            gain[rows] = entropy.decode_uniform(decoder, n, 2 ** residual.GAIN_BITS)
-            level[rows] = entropy.decode_uniform(decoder, n, 2 ** residual.LEVEL_BITS)
-            noise[rows] = entropy.decode_uniform(decoder, n, 2 ** residual.NOISE_BITS)
+            fields = entropy.decode_fields(decoder, n, _field_sizes(envelope))
+            codes[rows] = fields[:, :len(sizes)]
+            gain[rows], level[rows], noise[rows] = fields[:, len(sizes):].T
             good[rows] = True
             decoders.append(decoder)
         if not good.all():
@@ -333,6 +328,12 @@ def frame_budgets(frames: int, packet_frames: int, bitrate: float, envelope: Env
                            for size, n in zip(sizes, counts)])
 
 
+def _field_sizes(envelope: EnvelopeQuantizer) -> tuple[int, ...]:
+    """Alphabet sizes of a frame's side information: envelope codes, gain, level, noise level."""
+    return (*envelope.quantizer.codebook_sizes, 2 ** residual.GAIN_BITS, 2 ** residual.LEVEL_BITS,
+            2 ** residual.NOISE_BITS)
+
+
 def _code_bits(envelope: EnvelopeQuantizer) -> float:
     return float(np.log2(np.asarray(envelope.quantizer.codebook_sizes, dtype=np.float64)).sum())
 
@@ -360,7 +361,7 @@ def _fit_length(wav: np.ndarray, length: int) -> np.ndarray:
 
 
 def _as_float_mono(wav: np.ndarray) -> np.ndarray:
-    """Float64 mono samples from float or integer PCM, (samples,) or (samples, channels)."""
+    """Float32 mono samples from float or integer PCM, (samples,) or (samples, channels)."""
     wav = np.asarray(wav)
     if wav.ndim not in (1, 2) or wav.size == 0:
         raise AudioError(f"expected a non-empty (samples,) or (samples, channels) array, got shape {wav.shape}")
@@ -369,9 +370,9 @@ def _as_float_mono(wav: np.ndarray) -> np.ndarray:
         wav = (wav.astype(np.float64) - (info.min + info.max + 1) / 2) / ((info.max - info.min + 1) / 2)
     elif not np.issubdtype(wav.dtype, np.floating):
         raise AudioError(f"unsupported sample type {wav.dtype}")
-    wav = wav.astype(np.float64)
     if wav.ndim == 2:
-        wav = wav.mean(axis=1)
+        wav = wav.mean(axis=1, dtype=np.float64)
+    wav = wav.astype(np.float32, copy=False)
     if not np.isfinite(wav).all():
         raise AudioError("audio contains NaN or Inf samples")
     return wav

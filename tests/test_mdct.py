@@ -41,3 +41,11 @@ def test_tone_lands_in_its_bin():
     wav = np.sin(2 * np.pi * 1012.5 * t)  # centre of bin 40 (25 Hz bins, k + 1/2)
     spectrum = np.abs(mdct.analyze(wav)[5:-5]).mean(0)
     assert np.argmax(spectrum) == 40
+
+
+def test_fast_transform_equals_the_defining_matrix(rng):
+    blocks = rng.normal(size=(7, 640))
+    np.testing.assert_allclose(mdct.mdct(blocks), (blocks * mdct.sine_window()) @ mdct._basis(320), atol=1e-9)
+    coefficients = rng.normal(size=(7, 320))
+    np.testing.assert_allclose(mdct.imdct(coefficients),
+                               (2 / 320) * (coefficients @ mdct._basis(320).T) * mdct.sine_window(), atol=1e-12)
