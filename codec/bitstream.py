@@ -106,6 +106,22 @@ def packet_sizes(frames: int, packet_frames: int, bitrate: float) -> list[int]:
     return sizes + ([rest * frame_bytes(bitrate)] if rest else [])
 
 
+def present_packets(frames: int, packet_frames: int, bitrate: float, available: int) -> tuple[list[int], int]:
+    """Sizes of the complete packets within ``available`` payload bytes, and how many the stream should have.
+
+    Never builds more than the bytes can hold, whatever the header claims.
+    """
+    full_size = packet_frames * frame_bytes(bitrate)
+    expected = -(-frames // packet_frames)
+    complete = min(expected, available // full_size)
+    sizes = packet_sizes(min(frames, complete * packet_frames), packet_frames, bitrate)
+    if complete == expected - 1:   # the last packet may be shorter than a full one
+        last = (frames - complete * packet_frames) * frame_bytes(bitrate)
+        if last <= available - complete * full_size:
+            sizes.append(last)
+    return sizes, expected
+
+
 def payload_words(size: int) -> int:
     """Range-coder words that fit in a packet of ``size`` bytes."""
     return (size - PACKET_CRC_BYTES) // 4

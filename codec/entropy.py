@@ -16,6 +16,8 @@ coded in one vectorized constriction call.
 
 from __future__ import annotations
 
+import functools
+
 import constriction
 import numpy as np
 import torch
@@ -80,15 +82,22 @@ class SpectrumModel:
 
     # ------------------------------------------------------------ contexts and costs
 
-    def context(self, level: np.ndarray, shape: np.ndarray) -> np.ndarray:
-        """u_k in log2 units: (frames,) level indices and (frames, N) shapes -> (frames, N)."""
+    def context_offset(self, shape: np.ndarray) -> np.ndarray:
+        """The part of the context that does not depend on the frame's level, in class steps:
+        (beta * shape_k + offset[band(k)] - CLASS_MIN) / CLASS_STEP, (frames, N)."""
+        return (self.beta * shape + (self.offsets[self._band_of_bin] - CLASS_MIN)) / CLASS_STEP
+
+    def classes(self, level: np.ndarray, shape: np.ndarray, *, offset: np.ndarray | None = None) -> np.ndarray:
+        """Context class per bin from (frames,) level indices and (frames, N) shapes.
+
+        ``offset``, the precomputed :meth:`context_offset` of ``shape``, saves
+        its recomputation when the same frames are tried at many gains.
+        """
         from .residual import level_value
 
-        return level_value(level)[:, None] + self.beta * shape + self.offsets[self._band_of_bin]
-
-    def classes(self, level: np.ndarray, shape: np.ndarray) -> np.ndarray:
-        u = self.context(level, shape)
-        return np.clip(np.floor((u - CLASS_MIN) / CLASS_STEP), 0, len(self.probabilities) - 1).astype(np.int64)
+        offset = self.context_offset(shape) if offset is None else offset
+        u = offset + (level_value(level) / CLASS_STEP).astype(offset.dtype)[:, None]
+        return np.clip(np.floor(u), 0, len(self.probabilities) - 1).astype(np.int64)
 
     def bits(self, classes: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Estimated cost of each frame's integers in bits: (frames, N) -> (frames,)."""
@@ -135,6 +144,7 @@ class SpectrumModel:
 UNIFORM_LIMIT = 1 << 24   # largest alphabet of constriction's Uniform model
 
 
+@functools.lru_cache(maxsize=8)
 def _field_groups(sizes: tuple[int, ...]) -> list[list[int]]:
     """Consecutive fields merged while the product of their sizes stays within UNIFORM_LIMIT."""
     groups, product = [[]], 1

@@ -71,15 +71,13 @@ def stream_info(path: str | Path) -> StreamInfo:
     """Header fields and packet checksums of a .vqc file (needs no model)."""
     data = Path(path).read_bytes()
     header = bitstream.Header.unpack(data[:bitstream.HEADER_BYTES])
-    sizes = bitstream.packet_sizes(num_frames(header.coded_length), header.packet_frames, header.bitrate)
-    offset, present, corrupt = bitstream.HEADER_BYTES, 0, 0
+    sizes, expected = bitstream.present_packets(num_frames(header.coded_length), header.packet_frames,
+                                                header.bitrate, len(data) - bitstream.HEADER_BYTES)
+    offset, corrupt = bitstream.HEADER_BYTES, 0
     for index, size in enumerate(sizes):
-        if offset + size > len(data):
-            break
-        present += 1
         corrupt += bitstream.open_packet(data[offset:offset + size], index, header.crc) is None
         offset += size
-    return StreamInfo(header, len(data), present, len(sizes), corrupt)
+    return StreamInfo(header, len(data), len(sizes), expected, corrupt)
 
 
 def pair_paths(src: Path, dst: Path, suffixes: tuple[str, ...], new_suffix: str) -> list[tuple[Path, Path]]:

@@ -13,6 +13,8 @@ coefficients [1, a1, ..., a16] and (frames, 16) for LSFs in radians (0, pi).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .audio import SAMPLE_RATE
@@ -163,11 +165,17 @@ def _cosine_series(half: np.ndarray) -> np.ndarray:
     return c
 
 
+@functools.lru_cache(maxsize=4)
+def _grid_cosines(n: int) -> np.ndarray:
+    """cos(k w) for k = 0..n on the search grid: (n + 1, _GRID), computed once."""
+    return np.cos(np.outer(np.arange(n + 1), np.linspace(0.0, np.pi, _GRID)))
+
+
 def _unit_circle_roots(series: np.ndarray) -> np.ndarray:
     """The n roots in (0, pi) of each row's cosine series, (frames, n + 1) -> (frames, n)."""
     frames, n = series.shape[0], series.shape[1] - 1
     grid = np.linspace(0.0, np.pi, _GRID)
-    values = series @ np.cos(np.outer(np.arange(n + 1), grid))
+    values = series @ _grid_cosines(n)
     crossings = np.signbit(values[:, :-1]) != np.signbit(values[:, 1:])
     roots = np.empty((frames, n))
     good = crossings.sum(1) == n
@@ -175,11 +183,15 @@ def _unit_circle_roots(series: np.ndarray) -> np.ndarray:
         rows, cols = np.nonzero(crossings[good])
         lo = grid[cols].reshape(-1, n)
         hi = grid[cols + 1].reshape(-1, n)
-        s = series[good]
-        k = np.arange(n + 1)
+        s = series[good][:, :, None]
 
         def f(w):
-            return np.einsum("fk,fik->fi", s, np.cos(w[..., None] * k))
+            # Clenshaw's recurrence for sum_k c_k T_k(cos w) = sum_k c_k cos(k w): one cosine per point.
+            x2 = 2.0 * np.cos(w)
+            b1 = b2 = np.zeros_like(w)
+            for k in range(n, 0, -1):
+                b1, b2 = s[:, k] + x2 * b1 - b2, b1
+            return s[:, 0] + 0.5 * x2 * b1 - b2
 
         f_lo, f_hi = f(lo), f(hi)
         for _ in range(_BISECTIONS):

@@ -158,17 +158,25 @@ class FrameCode:
     classes: np.ndarray
 
 
+def _quantized(weighted: np.ndarray, offset: np.ndarray, gain: np.ndarray, model):
+    """y, q, level and classes of weighted spectra (frames, N) at gain indices (frames,);
+    ``offset`` is the model's context offset of the frames' shapes."""
+    y = weighted / gain_value(gain).astype(weighted.dtype)[:, None]
+    y[gain == SILENT] = 0.0
+    q = quantize(y, model.max_symbol)
+    level = level_index(y)
+    return y, q, level, model.classes(level, None, offset=offset)
+
+
+def _cost(q: np.ndarray, classes: np.ndarray, gain: np.ndarray, model) -> np.ndarray:
+    return np.where(gain == SILENT, 0.0, model.bits(classes, q))
+
+
 def code_at_gain(spectrum: np.ndarray, shaping_: Shaping, gain: np.ndarray, model) -> tuple[FrameCode, np.ndarray]:
     """Quantize every frame at its gain index; also returns the spectrum's cost in bits (frames,)."""
     gain = np.asarray(gain, dtype=np.int64)
-    silent = gain == SILENT
-    y = spectrum * shaping_.weights / gain_value(gain)[:, None]
-    y[silent] = 0.0
-    q = quantize(y, model.max_symbol)
-    level = level_index(y)
-    classes = model.classes(level, shaping_.shape)
-    code = FrameCode(gain, level, noise_index(y, q), q, classes)
-    return code, np.where(silent, 0.0, model.bits(classes, q))
+    y, q, level, classes = _quantized(spectrum * shaping_.weights, model.context_offset(shaping_.shape), gain, model)
+    return FrameCode(gain, level, noise_index(y, q), q, classes), _cost(q, classes, gain, model)
 
 
 def rate_loop(spectrum: np.ndarray, shaping_: Shaping, budgets: np.ndarray, model) -> FrameCode:
@@ -178,12 +186,18 @@ def rate_loop(spectrum: np.ndarray, shaping_: Shaping, budgets: np.ndarray, mode
     (almost always monotonically) as the gain grows; SILENT when nothing fits.
     """
     frames = spectrum.shape[0]
+    weighted = spectrum * shaping_.weights
+    offset = model.context_offset(shaping_.shape)
+    # The search runs in float32 (twice as fast); the final coding, whose classes the decoder
+    # must reproduce exactly, in float64.
+    weighted32, offset32 = weighted.astype(np.float32), offset.astype(np.float32)
     lo = np.zeros(frames, dtype=np.int64)
-    hi = np.full(frames, 2 ** GAIN_BITS - 1, dtype=np.int64)
+    hi = np.full(frames, SILENT, dtype=np.int64)
     for _ in range(GAIN_BITS):
         mid = (lo + hi) // 2
-        _, bits = code_at_gain(spectrum, shaping_, mid, model)
-        fits = bits <= budgets
+        _, q, _, classes = _quantized(weighted32, offset32, mid, model)
+        fits = _cost(q, classes, mid, model) <= budgets
         hi = np.where(fits, mid, hi)
         lo = np.where(fits, lo, mid + 1)
-    return code_at_gain(spectrum, shaping_, lo, model)[0]
+    y, q, level, classes = _quantized(weighted, offset, lo, model)
+    return FrameCode(lo, level, noise_index(y, q), q, classes)

@@ -173,15 +173,15 @@ class SpeechCodec:
             raise BitstreamError(f"stream has {header.packet_frames}-frame packets; the model's "
                                  f"{header.quantizer} uses {envelope.packet_frames}")
         frames = mdct.num_frames(header.coded_length)
-        sizes = bitstream.packet_sizes(frames, header.packet_frames, header.bitrate)
         payload = memoryview(data)[bitstream.HEADER_BYTES:]
+        sizes, expected = bitstream.present_packets(frames, header.packet_frames, header.bitrate, len(payload))
         offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
-        complete = int(np.searchsorted(offsets, len(payload), side="right")) - 1
-        length = header.coded_length
-        if complete < len(sizes):
-            frames = min(frames, complete * header.packet_frames)
+        length, target_length = header.coded_length, header.length
+        if len(sizes) < expected:
+            frames = min(frames, len(sizes) * header.packet_frames)
             length = min(length, max(0, frames * HOP - 480))
-            log.warning("truncated stream: %d of %d packets; decoding %d samples", complete, len(sizes), length)
+            target_length = round(length * header.sample_rate / SAMPLE_RATE)
+            log.warning("truncated stream: %d of %d packets; decoding %d samples", len(sizes), expected, length)
         elif len(payload) > offsets[-1]:
             log.warning("%d bytes after the last packet ignored", len(payload) - offsets[-1])
 
@@ -200,7 +200,7 @@ class SpeechCodec:
                 out[keep] = samples[keep.start - lo:keep.stop - lo]
         np.clip(out, -1.0, 1.0, out=out)
         if original_rate and header.sample_rate != SAMPLE_RATE:
-            out = _fit_length(resample(out, SAMPLE_RATE, header.sample_rate), header.length)
+            out = _fit_length(resample(out, SAMPLE_RATE, header.sample_rate), target_length)
             return np.clip(out, -1.0, 1.0), header.sample_rate
         return out, SAMPLE_RATE
 

@@ -61,3 +61,12 @@ def test_packet_checksum_depends_on_content_index_and_stream():
     assert bitstream.open_packet(bytes(corrupt), 7, HEADER.crc) is None
     with pytest.raises(ValueError):
         bitstream.seal_packet(np.zeros(10, dtype=np.uint32), 40, 0, 0)
+
+
+def test_present_packets_never_exceed_the_bytes_there():
+    full = 4 * bitstream.frame_bytes(8.0)
+    assert bitstream.present_packets(10, 4, 8.0, 10_000) == ([full, full, 2 * bitstream.frame_bytes(8.0)], 3)
+    assert bitstream.present_packets(10, 4, 8.0, 2 * full + 5) == ([full, full], 3)
+    # A header claiming 2**60 frames over 100 bytes builds one packet size, not 2**58.
+    sizes, expected = bitstream.present_packets(2 ** 60, 4, 8.0, 100)
+    assert sizes == [full] and expected == 2 ** 58
