@@ -40,7 +40,7 @@ NOISE_BITS = 3
 NOISE_STEP = 1.0 / 14.0       # noise RMS in units of the quantizer step
 NOISE_START = 32              # first noise-filled bin (800 Hz)
 # Decoder scaling of the transmitted (energy-matched) noise level, per bitrate: filling at
-# the full level measured worse in PESQ and pSNR (benchmarks/README.md, "noise filling").
+# the full level measured worse in PESQ and pSNR (benchmarks/noise_filling.py).
 NOISE_GAIN = {8.0: 0.7, 9.6: 0.7, 13.2: 0.7, 16.4: 0.7, 24.4: 0.5, 32.0: 0.5}
 ROUNDING = 0.5                # rounding offset (0.5 = round to nearest; less = dead zone)
 SHRINK = 0.0                  # decoder pulls nonzero values this far towards zero
