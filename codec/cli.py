@@ -122,10 +122,13 @@ def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: 
             bar.update()
         if workers > 1:
             pool.shutdown()
-    for s, message in failures:
-        log.error("%s: %s", s, message)
+    messages = [m if m.startswith(str(s)) else f"{s}: {m}" for s, m in failures]
+    if len(pairs) == 1 and failures:
+        raise CommandError(messages[0])
+    for message in messages:
+        log.error("%s", message)
     if failures:
-        raise CommandError(f"{len(failures)} of {len(pairs)} file(s) failed")
+        raise CommandError(f"{len(failures)} of {len(pairs)} file(s) failed (listed above)")
     return results
 
 
@@ -148,8 +151,9 @@ def _encode_job(codec, src, dst, args):
 def _decode_job(codec, src, dst, args):
     from .files import decode_file
 
+    loss = {"rate": args.loss, "burst": args.burst, "seed": args.seed} if args.loss else None
     return decode_file(src, dst, original_rate=args.original_rate, subtype=args.subtype, codec=codec,
-                       force=args.force)
+                       force=args.force, loss=loss)
 
 
 def _cmd_encode(args: argparse.Namespace) -> None:
@@ -166,7 +170,12 @@ def _cmd_encode(args: argparse.Namespace) -> None:
 
 def _cmd_decode(args: argparse.Namespace) -> None:
     from .files import STREAM_SUFFIX
+    from .loss import loss_pattern
 
+    try:
+        loss_pattern(0, args.loss, burst=args.burst)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
     _run_files(args, (STREAM_SUFFIX,), ".wav", _decode_job)
 
 
@@ -230,6 +239,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--original-rate", action="store_true",
                    help="resample to the input's original sample rate (default: 16 kHz)")
     p.add_argument("--subtype", default="PCM_16", help="soundfile sample format (default: PCM_16; FLOAT, PCM_24)")
+    p.add_argument("--loss", type=float, default=0.0,
+                   help="simulate a lossy channel: drop this fraction of packets before decoding (e.g. 0.05)")
+    p.add_argument("--burst", type=float, default=1.0,
+                   help="mean length of loss bursts in packets (default: 1, isolated losses)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the simulated losses (default: 0)")
     _add_file_options(p)
     p.set_defaults(func=_cmd_decode)
 

@@ -10,6 +10,7 @@ import soundfile as sf
 from . import bitstream
 from .audio import read_mono
 from .fileio import atomic_write
+from .loss import drop_packets
 from .mdct import num_frames
 from .speech_codec import SpeechCodec
 
@@ -38,12 +39,19 @@ def encode_file(src: str | Path, dst: str | Path, *, bitrate: float = 13.2, quan
 
 
 def decode_file(src: str | Path, dst: str | Path, *, original_rate: bool = False, subtype: str = "PCM_16",
-                codec: SpeechCodec | None = None, force: bool = False) -> float:
-    """Decode a .vqc file to audio (format from ``dst``'s suffix); returns the duration in seconds."""
+                codec: SpeechCodec | None = None, force: bool = False, loss: dict | None = None) -> float:
+    """Decode a .vqc file to audio (format from ``dst``'s suffix); returns the duration in seconds.
+
+    ``loss``, e.g. ``{"rate": 0.05, "burst": 2, "seed": 0}``, drops packets first
+    (``codec.loss.drop_packets``) to hear the concealment.
+    """
     src, dst = Path(src), Path(dst)
     _check_target(src, dst, force)
     codec = codec or SpeechCodec.load()
-    wav, sample_rate = codec.decode(src.read_bytes(), original_rate=original_rate)
+    data = src.read_bytes()
+    if loss:
+        data, _ = drop_packets(data, **loss)
+    wav, sample_rate = codec.decode(data, original_rate=original_rate)
     with atomic_write(dst) as partial:
         sf.write(partial, wav, sample_rate, subtype=subtype)
     return len(wav) / sample_rate

@@ -1,0 +1,80 @@
+"""Concealment, measured: PESQ-WB and pSNR with 0, 1, 5 and 10 % of packets lost, random and bursty.
+
+Packets (4 frames, 80 ms) are dropped by ``codec.loss`` (a two-state channel:
+--burst is the mean run of consecutive losses; 1 = independent) and the
+decoder conceals them. Same clips and procedure as codec_quality.py (avq).
+
+    python benchmarks/packet_loss.py [--clips 20] [--bitrates 8,13.2,32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from codec import SpeechCodec, metrics
+from codec.loss import drop_packets
+
+from codec_quality import padded, validation_clips
+from common import add_output_argument, markdown_table, write_json
+
+LOSSES = (0.0, 0.01, 0.05, 0.10)
+
+
+def score_clip(job: tuple[int, Path, tuple[float, ...], float]) -> list[dict]:
+    index, path, bitrates, burst = job
+    logging.getLogger("codec").setLevel(logging.ERROR)    # one warning per lost packet otherwise
+    codec = SpeechCodec.load()
+    wav = padded(path)
+    rows = []
+    for bitrate in bitrates:
+        data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq")
+        for channel, mean_burst in (("random", 1.0), ("bursty", burst)):
+            for rate in LOSSES:
+                lossy, lost = drop_packets(data, rate, burst=mean_burst, seed=1000 * index + int(rate * 100))
+                out, _ = codec.decode(lossy)
+                try:
+                    pesq = metrics.pesq_wb(wav, out)
+                except metrics.MetricError:
+                    pesq = float("nan")
+                rows.append({"clip": path.name, "bitrate": bitrate, "channel": channel, "loss": rate,
+                             "lost": float(lost.mean()), "pesq": pesq, "psnr": metrics.psnr(wav, out)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=Path("data/demo"))
+    parser.add_argument("--clips", type=int, default=20)
+    parser.add_argument("--bitrates", default="8,13.2,32")
+    parser.add_argument("--burst", type=float, default=3.0, help="mean burst length of the bursty channel")
+    parser.add_argument("--workers", type=int, default=2)
+    add_output_argument(parser)
+    args = parser.parse_args()
+    bitrates = tuple(float(b) for b in args.bitrates.split(","))
+    clips = validation_clips(args.corpus, args.clips)
+    jobs = [(i, c, bitrates, args.burst) for i, c in enumerate(clips)]
+    records = []
+    with ProcessPoolExecutor(args.workers) as pool:
+        for rows in tqdm(pool.map(score_clip, jobs), total=len(jobs), unit="clip"):
+            records += rows
+    table = []
+    for bitrate in bitrates:
+        for channel in ("random", "bursty"):
+            row = [f"{bitrate:g}", channel]
+            for rate in LOSSES:
+                sel = [r for r in records if r["bitrate"] == bitrate and r["channel"] == channel and r["loss"] == rate]
+                row.append(f"{np.nanmean([r['pesq'] for r in sel]):.2f}")
+            table.append(row)
+    print(f"{len(clips)} validation clips, avq, PESQ-WB; bursty = mean burst of {args.burst:g} packets")
+    print(markdown_table(["kbit/s", "channel"] + [f"{100 * r:g} % lost" for r in LOSSES], table))
+    print(f"wrote {write_json('packet_loss', {'clips': [c.name for c in clips], 'burst': args.burst, 'results': records}, args.out_dir)}")
+
+
+if __name__ == "__main__":
+    main()
