@@ -62,3 +62,20 @@ def test_range_coding_round_trip_and_cost_estimate(rng):
     np.testing.assert_array_equal(decoded, q)
     estimate = model.bits(classes, q).sum()
     assert estimate <= 32 * len(words) <= estimate * 1.01 + 64
+
+
+def test_spectrum_training_skips_unreadable_files(tmp_path, caplog):
+    import logging
+
+    from codec.envelope import make_envelope
+    from codec.train.spectrum import corpus_frames
+    from conftest import CLIPS
+
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF junk")
+    envelope = make_envelope("rvq", 16).eval()
+    with caplog.at_level(logging.WARNING):
+        spectra, shaping, counts = corpus_frames([CLIPS[0], broken, tmp_path / "missing.wav"], envelope,
+                                                 progress=False)
+    assert len(counts) == 1 and spectra.shape == shaping.weights.shape
+    assert "skipped 2 unreadable" in caplog.text and "broken.wav" in caplog.text

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import bitstream, residual
-from ..audio import load
+from ..audio import AudioError, load
 from ..entropy import CLASSES, MAX_SYMBOL, SpectrumModel, laplace_tables
 from ..envelope import EnvelopeQuantizer
 from ..mdct import num_frames
@@ -31,15 +31,23 @@ PRIOR_WEIGHT = 20.0   # pseudo-counts per class drawn from the Laplacian startin
 def corpus_frames(files: list[Path], envelope: EnvelopeQuantizer, *, progress: bool = True):
     """Spectra and shapings of every frame of ``files`` (concatenated, per-file packet alignment kept)."""
     coder = SpeechCodec({"env": envelope}, SpectrumModel.initial(), "0" * 16)
-    spectra, weights, shapes, counts = [], [], [], []
+    spectra, weights, shapes, counts, skipped = [], [], [], [], []
     for path in tqdm(files, desc="analysing", unit="file", disable=not progress):
-        x, _ = load(path)
+        try:
+            x, _ = load(path)
+        except AudioError as err:   # a missing or broken corpus file costs that file, not the run
+            skipped.append(str(err))
+            continue
         frames = num_frames(len(x))
         s, _, shaping = coder.analyze(x.astype(np.float64), 0, frames, envelope)
         spectra.append(s.astype(np.float32))
         weights.append(shaping.weights.astype(np.float32))
         shapes.append(shaping.shape.astype(np.float32))
         counts.append(frames)
+    if skipped:
+        log.warning("skipped %d unreadable file(s):\n  %s", len(skipped), "\n  ".join(skipped))
+    if not counts:
+        raise ValueError("no readable audio among the corpus files")
     return (np.concatenate(spectra), residual.Shaping(np.concatenate(weights), np.concatenate(shapes)), counts)
 
 
