@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,3 +83,61 @@ def read_mono(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
         raise AudioError(f"{path}: contains NaN or infinite samples")
     info = AudioInfo(sample_rate=int(sr), frames=int(data.shape[0]), channels=int(data.shape[1]))
     return to_mono(data), info
+
+
+BLOCK = 1 << 16   # samples per block when streaming a file
+
+
+def read_blocks(path: str | Path, *, blocksize: int = BLOCK) -> tuple[AudioInfo, Iterator[np.ndarray]]:
+    """Open an audio file for streaming: its AudioInfo and an iterator of mono float32 blocks.
+
+    Raises
+    ------
+    AudioError
+        At once when the file cannot be opened or is empty; from the iterator
+        when a block holds NaN/Inf samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        handle = sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise AudioError(f"{path}: not a readable audio file ({err})") from None
+    info = AudioInfo(sample_rate=int(handle.samplerate), frames=int(handle.frames), channels=int(handle.channels))
+    if info.frames == 0:
+        handle.close()
+        raise AudioError(f"{path}: contains no audio samples")
+
+    def blocks() -> Iterator[np.ndarray]:
+        with handle:
+            for block in handle.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
+                if not np.isfinite(block).all():
+                    raise AudioError(f"{path}: contains NaN or infinite samples")
+                yield to_mono(block)
+
+    return info, blocks()
+
+
+def resample_blocks(blocks: Iterable[np.ndarray], sr_in: int, sr_out: int) -> Iterator[np.ndarray]:
+    """Streaming soxr resampling (very high quality) of consecutive blocks, float32 out."""
+    if sr_in == sr_out:
+        yield from (np.asarray(b, dtype=np.float32) for b in blocks)
+        return
+    stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality="VHQ")
+    for block in blocks:
+        yield stream.resample_chunk(np.asarray(block, dtype=np.float32))
+    yield stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
+
+def fit_blocks(blocks: Iterable[np.ndarray], length: int) -> Iterator[np.ndarray]:
+    """Exactly ``length`` samples from ``blocks``: cut the excess, pad with zeros."""
+    remaining = length
+    for block in blocks:
+        if remaining <= 0:
+            break
+        block = block[:remaining]
+        remaining -= len(block)
+        yield block
+    if remaining > 0:
+        yield np.zeros(remaining, dtype=np.float32)

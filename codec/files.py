@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import mmap
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 from . import bitstream
-from .audio import read_mono
+from .audio import SAMPLE_RATE, fit_blocks, read_blocks, resample_blocks
 from .fileio import atomic_write
 from .loss import drop_packets
 from .mdct import num_frames
@@ -27,34 +31,57 @@ def _check_target(src: Path, dst: Path, force: bool) -> None:
 
 def encode_file(src: str | Path, dst: str | Path, *, bitrate: float = 13.2, quantizer: str = "avq",
                 codec: SpeechCodec | None = None, force: bool = False) -> int:
-    """Encode an audio file (anything soundfile reads) to a .vqc file; returns its size in bytes."""
+    """Encode an audio file (anything soundfile reads) to a .vqc file; returns its size in bytes.
+
+    Streams: the file is read, resampled and coded block by block, so memory
+    does not grow with its length.
+    """
     src, dst = Path(src), Path(dst)
     _check_target(src, dst, force)
     codec = codec or SpeechCodec.load()
-    wav, info = read_mono(src)
-    data = codec.encode(wav, info.sample_rate, bitrate=bitrate, quantizer=quantizer)
-    with atomic_write(dst) as partial:
-        partial.write_bytes(data)
-    return len(data)
+    info, blocks = read_blocks(src)
+    coded_length = round(info.frames * SAMPLE_RATE / info.sample_rate)
+    parts = codec.encode_stream(fit_blocks(resample_blocks(blocks, info.sample_rate, SAMPLE_RATE), coded_length),
+                                sample_rate=info.sample_rate, length=info.frames, coded_length=coded_length,
+                                bitrate=bitrate, quantizer=quantizer)
+    size = 0
+    with atomic_write(dst) as partial, open(partial, "wb") as out:
+        for part in parts:
+            out.write(part)
+            size += len(part)
+    return size
 
 
 def decode_file(src: str | Path, dst: str | Path, *, original_rate: bool = False, subtype: str = "PCM_16",
                 codec: SpeechCodec | None = None, force: bool = False, loss: dict | None = None) -> float:
     """Decode a .vqc file to audio (format from ``dst``'s suffix); returns the duration in seconds.
 
+    Streams: the input is memory-mapped and the output written block by block.
     ``loss``, e.g. ``{"rate": 0.05, "burst": 2, "seed": 0}``, drops packets first
     (``codec.loss.drop_packets``) to hear the concealment.
     """
     src, dst = Path(src), Path(dst)
     _check_target(src, dst, force)
     codec = codec or SpeechCodec.load()
-    data = src.read_bytes()
-    if loss:
-        data, _ = drop_packets(data, **loss)
-    wav, sample_rate = codec.decode(data, original_rate=original_rate)
-    with atomic_write(dst) as partial:
-        sf.write(partial, wav, sample_rate, subtype=subtype)
-    return len(wav) / sample_rate
+    with open(src, "rb") as handle:
+        small = os.fstat(handle.fileno()).st_size < bitstream.HEADER_BYTES
+        with (contextlib.nullcontext(handle.read()) if small or loss
+              else mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)) as data:
+            if loss:
+                data, _ = drop_packets(data, **loss)
+            seconds = _write_decoded(codec.open_stream(data), dst, original_rate, subtype)
+    return seconds
+
+
+def _write_decoded(stream, dst: Path, original_rate: bool, subtype: str) -> float:
+    rate, blocks, length = SAMPLE_RATE, stream.blocks, stream.length
+    if original_rate and stream.header.sample_rate != SAMPLE_RATE:
+        rate, length = stream.header.sample_rate, stream.original_length
+        blocks = fit_blocks(resample_blocks(blocks, SAMPLE_RATE, rate), length)
+    with atomic_write(dst) as partial, sf.SoundFile(partial, "w", rate, 1, subtype=subtype) as out:
+        for block in blocks:
+            out.write(np.clip(block, -1.0, 1.0))
+    return length / rate
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ only on its own samples, so chunking does not change the output.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from importlib import resources
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import constriction
@@ -85,26 +87,58 @@ class SpeechCodec:
         quantizer : str
             Envelope quantizer: rvq, avq, pvq or scq.
         """
-        envelope = self.quantizer(quantizer)
-        bitstream.bitrate_index(bitrate)
         original = _as_float_mono(wav)
         if not isinstance(sample_rate, (int, np.integer)) or not 0 < sample_rate <= MAX_SAMPLE_RATE:
             raise AudioError(f"sample rate must be a positive integer up to {MAX_SAMPLE_RATE} Hz, got {sample_rate}")
         x = resample(original, int(sample_rate), SAMPLE_RATE)   # float32; chunks are cut out in float64
-        header = Header(quantizer, float(bitrate), envelope.packet_frames, self.model_id, int(sample_rate),
-                        len(original), len(x))
-        frames = mdct.num_frames(len(x))
-        chunk = CHUNK_FRAMES - CHUNK_FRAMES % envelope.packet_frames
-        parts = [header.pack()]
-        for start in range(0, frames, chunk):
-            parts.append(self._encode_chunk(x, start, min(frames, start + chunk), header, envelope))
-        return b"".join(parts)
+        return b"".join(self.encode_stream([x], sample_rate=int(sample_rate), length=len(original),
+                                           coded_length=len(x), bitrate=bitrate, quantizer=quantizer))
 
-    def analyze(self, x: np.ndarray, start: int, stop: int,
-                envelope: EnvelopeQuantizer) -> tuple[np.ndarray, np.ndarray, residual.Shaping]:
-        """Frames ``start..stop-1`` of 16 kHz signal ``x``: MDCT spectra (frames, 320), envelope
-        codes (frames, M) and the shaping of the decoded envelope."""
-        segment = _segment(x, start * HOP - 480, stop * HOP + 160)
+    def encode_stream(self, blocks: Iterable[np.ndarray], *, sample_rate: int, length: int, coded_length: int,
+                      bitrate: float = 13.2, quantizer: str = "avq") -> Iterator[bytes]:
+        """Encode 16 kHz audio arriving in blocks: yields the header, then the packets chunk by chunk.
+
+        Parameters
+        ----------
+        blocks : iterable of ndarray
+            Consecutive 16 kHz mono float blocks of any sizes, ``coded_length`` samples in all
+            (extra samples are ignored, missing ones count as silence).
+        sample_rate, length : int
+            The original rate and length, for the header.
+        coded_length : int
+            Samples at 16 kHz.
+
+        Memory stays bounded by one chunk (20 s) plus the largest block, and the bytes do not
+        depend on how the audio was cut into blocks.
+        """
+        envelope = self.quantizer(quantizer)
+        bitstream.bitrate_index(bitrate)
+        header = Header(quantizer, float(bitrate), envelope.packet_frames, self.model_id, int(sample_rate),
+                        int(length), int(coded_length))
+        yield header.pack()
+        frames = mdct.num_frames(coded_length)
+        chunk = CHUNK_FRAMES - CHUNK_FRAMES % envelope.packet_frames
+        pending = iter(blocks)
+        buffer, offset, received = np.zeros(0, dtype=np.float32), 0, 0   # buffer = samples [offset, ...)
+        for start in range(0, frames, chunk):
+            stop = min(frames, start + chunk)
+            need = min(stop * HOP + 160, coded_length)
+            while offset + len(buffer) < need:
+                block = next(pending, None)
+                if block is None:
+                    break
+                block = np.asarray(block, dtype=np.float32)[:max(0, coded_length - received)]
+                received += len(block)
+                buffer = block if not len(buffer) else np.concatenate([buffer, block])
+            yield self._encode_chunk(buffer, start, stop, header, envelope, offset=offset)
+            drop = min(len(buffer), max(0, stop * HOP - 480 - offset))   # what the next chunk no longer needs
+            buffer, offset = buffer[drop:], offset + drop
+
+    def analyze(self, x: np.ndarray, start: int, stop: int, envelope: EnvelopeQuantizer, *,
+                offset: int = 0) -> tuple[np.ndarray, np.ndarray, residual.Shaping]:
+        """Frames ``start..stop-1`` of a 16 kHz signal of which ``x`` holds samples from ``offset`` on:
+        MDCT spectra (frames, 320), envelope codes (frames, M) and the shaping of the decoded envelope."""
+        segment = _segment(x, start * HOP - 480, stop * HOP + 160, offset)
         spectra = mdct.mdct(np.lib.stride_tricks.sliding_window_view(segment, mdct.WINDOW)[::HOP][:stop - start])
         # LPC window of frame j: [320 j - 400, 320 j + 80), i.e. 80 samples into the frame's MDCT block.
         emphasized = lpc.preemphasize(segment)[80:]
@@ -115,8 +149,9 @@ class SpeechCodec:
             decoded = envelope.decode(codes).double().numpy()
         return spectra, codes.numpy(), residual.shaping(lpc.lsf_to_lpc(decoded))
 
-    def _encode_chunk(self, x: np.ndarray, start: int, stop: int, header: Header, envelope: EnvelopeQuantizer) -> bytes:
-        spectra, codes, shaping = self.analyze(x, start, stop, envelope)
+    def _encode_chunk(self, x: np.ndarray, start: int, stop: int, header: Header, envelope: EnvelopeQuantizer, *,
+                      offset: int = 0) -> bytes:
+        spectra, codes, shaping = self.analyze(x, start, stop, envelope, offset=offset)
         pf = header.packet_frames
         sizes = bitstream.packet_sizes(stop - start, pf, header.bitrate)
         code = residual.rate_loop(spectra, shaping, frame_budgets(stop - start, pf, header.bitrate, envelope),
@@ -167,6 +202,24 @@ class SpeechCodec:
             Not a vqcodec stream, a corrupt header, or a stream of another model.
             Corrupt packets are concealed, not raised.
         """
+        stream = self.open_stream(data)
+        out = np.zeros(stream.length, dtype=np.float32)
+        position = 0
+        for block in stream.blocks:
+            out[position:position + len(block)] = block
+            position += len(block)
+        if original_rate and stream.header.sample_rate != SAMPLE_RATE:
+            out = _fit_length(resample(out, SAMPLE_RATE, stream.header.sample_rate), stream.original_length)
+            return np.clip(out, -1.0, 1.0), stream.header.sample_rate
+        return out, SAMPLE_RATE
+
+    def open_stream(self, data) -> DecodedStream:
+        """Check a stream's header and set up decoding it a chunk at a time.
+
+        ``data`` is any bytes-like object (bytes, memoryview, an mmap of a file).
+        The returned ``blocks`` iterator yields consecutive float32 blocks at
+        16 kHz, ``length`` samples in all; memory stays bounded by one chunk.
+        """
         header = self.read_header(data)
         envelope = self.quantizer(header.quantizer)
         if envelope.packet_frames != header.packet_frames:
@@ -185,24 +238,21 @@ class SpeechCodec:
         elif len(payload) > offsets[-1]:
             log.warning("%d bytes after the last packet ignored", len(payload) - offsets[-1])
 
-        out = np.zeros(length, dtype=np.float32)
-        state = _DecoderState()
-        chunk = CHUNK_FRAMES - CHUNK_FRAMES % header.packet_frames
-        for start in range(0, frames, chunk):
-            stop = min(frames, start + chunk)
-            first = start // header.packet_frames
-            packets = [payload[offsets[p]:offsets[p + 1]].tobytes()
-                       for p in range(first, first + len(_frames_per_packet(stop - start, header.packet_frames)))]
-            samples = self._decode_chunk(packets, start, stop, header, envelope, state)
-            lo, hi = start * HOP - 480, stop * HOP - 480
-            keep = slice(max(lo, 0), min(hi, length))
-            if keep.start < keep.stop:
-                out[keep] = samples[keep.start - lo:keep.stop - lo]
-        np.clip(out, -1.0, 1.0, out=out)
-        if original_rate and header.sample_rate != SAMPLE_RATE:
-            out = _fit_length(resample(out, SAMPLE_RATE, header.sample_rate), target_length)
-            return np.clip(out, -1.0, 1.0), header.sample_rate
-        return out, SAMPLE_RATE
+        def blocks() -> Iterator[np.ndarray]:
+            state = _DecoderState()
+            chunk = CHUNK_FRAMES - CHUNK_FRAMES % header.packet_frames
+            for start in range(0, frames, chunk):
+                stop = min(frames, start + chunk)
+                first = start // header.packet_frames
+                count = len(_frames_per_packet(stop - start, header.packet_frames))
+                packets = [payload[offsets[p]:offsets[p + 1]].tobytes() for p in range(first, first + count)]
+                samples = self._decode_chunk(packets, start, stop, header, envelope, state)
+                lo, hi = start * HOP - 480, stop * HOP - 480
+                a, b = max(lo, 0), min(hi, length)
+                if a < b:
+                    yield np.clip(samples[a - lo:b - lo], -1.0, 1.0).astype(np.float32)
+
+        return DecodedStream(header, length, target_length, blocks())
 
     def read_header(self, data: bytes) -> Header:
         """The stream's header, checked against this codec's model."""
@@ -257,6 +307,16 @@ class SpeechCodec:
                                       noise_gain=residual.NOISE_GAIN[header.bitrate])
         spectra = state.conceal_spectra(spectra, good, frame_ids)
         return state.overlap_add(spectra)
+
+
+@dataclass
+class DecodedStream:
+    """A stream being decoded: its header, lengths, and the audio as an iterator of 16 kHz blocks."""
+
+    header: Header
+    length: int                  # samples at 16 kHz the blocks add up to
+    original_length: int         # samples at the original rate (shorter when the stream was truncated)
+    blocks: Iterator[np.ndarray]
 
 
 class _DecoderState:
@@ -347,12 +407,12 @@ def _rows(shaping: residual.Shaping, rows: slice) -> residual.Shaping:
     return residual.Shaping(shaping.weights[rows], shaping.shape[rows])
 
 
-def _segment(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """x[lo:hi] with zeros outside the signal."""
+def _segment(x: np.ndarray, lo: int, hi: int, offset: int = 0) -> np.ndarray:
+    """Samples [lo, hi) of a signal of which ``x`` holds [offset, offset + len(x)); zeros elsewhere."""
     out = np.zeros(hi - lo)
-    a, b = max(lo, 0), min(hi, len(x))
+    a, b = max(lo, offset, 0), min(hi, offset + len(x))
     if a < b:
-        out[a - lo:b - lo] = x[a:b]
+        out[a - lo:b - lo] = x[a - offset:b - offset]
     return out
 
 
