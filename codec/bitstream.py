@@ -99,11 +99,15 @@ class Header:
         return struct.unpack_from("<I", self.pack(), _HEADER.size)[0]
 
 
+def packet_frame_counts(frames: int, packet_frames: int) -> list[int]:
+    """Frames in each packet of a stream of ``frames`` frames (the last may be short)."""
+    full, rest = divmod(frames, packet_frames)
+    return [packet_frames] * full + ([rest] if rest else [])
+
+
 def packet_sizes(frames: int, packet_frames: int, bitrate: float) -> list[int]:
     """Byte size of each packet of a stream of ``frames`` frames."""
-    full, rest = divmod(frames, packet_frames)
-    sizes = [packet_frames * frame_bytes(bitrate)] * full
-    return sizes + ([rest * frame_bytes(bitrate)] if rest else [])
+    return [n * frame_bytes(bitrate) for n in packet_frame_counts(frames, packet_frames)]
 
 
 def present_packets(frames: int, packet_frames: int, bitrate: float, available: int) -> tuple[list[int], int]:

@@ -17,6 +17,7 @@ coded in one vectorized constriction call.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import constriction
 import numpy as np
@@ -111,22 +112,25 @@ class SpectrumModel:
             self._models[c] = constriction.stream.model.Categorical(self.probabilities[c], perfect=False)
         return self._models[c]
 
-    def encode(self, encoder, classes: np.ndarray, q: np.ndarray) -> None:
-        """Append integers ``q`` (any shape) coded under their ``classes`` to ``encoder``."""
-        classes, symbols = classes.ravel(), (q.ravel() + self.max_symbol).astype(np.int32)
+    def _class_runs(self, classes: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """(class, flat positions of its symbols) for every class present, in class order:
+        the coding order both ends derive from the classes alone."""
         order = np.argsort(classes, kind="stable")
         bounds = np.searchsorted(classes[order], np.arange(len(self.probabilities) + 1))
         for c in np.flatnonzero(np.diff(bounds)):
-            encoder.encode(symbols[order[bounds[c]:bounds[c + 1]]], self._model(int(c)))
+            yield int(c), order[bounds[c]:bounds[c + 1]]
+
+    def encode(self, encoder, classes: np.ndarray, q: np.ndarray) -> None:
+        """Append integers ``q`` (any shape) coded under their ``classes`` to ``encoder``."""
+        symbols = (q.ravel() + self.max_symbol).astype(np.int32)
+        for c, positions in self._class_runs(classes.ravel()):
+            encoder.encode(symbols[positions], self._model(c))
 
     def decode(self, decoder, classes: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`encode`: integers with the shape of ``classes``."""
-        flat = classes.ravel()
-        order = np.argsort(flat, kind="stable")
-        bounds = np.searchsorted(flat[order], np.arange(len(self.probabilities) + 1))
-        symbols = np.empty(flat.shape, dtype=np.int64)
-        for c in np.flatnonzero(np.diff(bounds)):
-            symbols[order[bounds[c]:bounds[c + 1]]] = decoder.decode(self._model(int(c)), int(bounds[c + 1] - bounds[c]))
+        symbols = np.empty(classes.size, dtype=np.int64)
+        for c, positions in self._class_runs(classes.ravel()):
+            symbols[positions] = decoder.decode(self._model(c), len(positions))
         return (symbols - self.max_symbol).reshape(classes.shape)
 
     # ------------------------------------------------------------ model file

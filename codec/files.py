@@ -8,7 +8,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
 from . import bitstream
@@ -74,13 +73,10 @@ def decode_file(src: str | Path, dst: str | Path, *, original_rate: bool = False
 
 
 def _write_decoded(stream, dst: Path, original_rate: bool, subtype: str) -> float:
-    rate, blocks, length = SAMPLE_RATE, stream.blocks, stream.length
-    if original_rate and stream.header.sample_rate != SAMPLE_RATE:
-        rate, length = stream.header.sample_rate, stream.original_length
-        blocks = fit_blocks(resample_blocks(blocks, SAMPLE_RATE, rate), length)
+    rate, length, blocks = stream.output(original_rate=original_rate)
     with atomic_write(dst) as partial, sf.SoundFile(partial, "w", rate, 1, subtype=subtype) as out:
         for block in blocks:
-            out.write(np.clip(block, -1.0, 1.0))
+            out.write(block)
     return length / rate
 
 

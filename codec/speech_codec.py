@@ -11,9 +11,9 @@ only on its own samples, so chunking does not change the output.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import constriction
@@ -21,7 +21,14 @@ import numpy as np
 import torch
 
 from . import bitstream, entropy, lpc, mdct, residual
-from .audio import SAMPLE_RATE, AudioError, resample
+from .audio import (
+    SAMPLE_RATE,
+    AudioError,
+    fit_blocks,
+    resample,
+    resample_blocks,
+    to_mono,
+)
 from .bitstream import BitstreamError, Header
 from .entropy import SpectrumModel
 from .envelope import EnvelopeQuantizer
@@ -117,7 +124,7 @@ class SpeechCodec:
                         int(length), int(coded_length))
         yield header.pack()
         frames = mdct.num_frames(coded_length)
-        chunk = CHUNK_FRAMES - CHUNK_FRAMES % envelope.packet_frames
+        chunk = _chunk_frames(envelope.packet_frames)
         pending = iter(blocks)
         buffer, offset, received = np.zeros(0, dtype=np.float32), 0, 0   # buffer = samples [offset, ...)
         for start in range(0, frames, chunk):
@@ -202,16 +209,13 @@ class SpeechCodec:
             Not a vqcodec stream, a corrupt header, or a stream of another model.
             Corrupt packets are concealed, not raised.
         """
-        stream = self.open_stream(data)
-        out = np.zeros(stream.length, dtype=np.float32)
+        rate, length, blocks = self.open_stream(data).output(original_rate=original_rate)
+        out = np.zeros(length, dtype=np.float32)
         position = 0
-        for block in stream.blocks:
+        for block in blocks:
             out[position:position + len(block)] = block
             position += len(block)
-        if original_rate and stream.header.sample_rate != SAMPLE_RATE:
-            out = _fit_length(resample(out, SAMPLE_RATE, stream.header.sample_rate), stream.original_length)
-            return np.clip(out, -1.0, 1.0), stream.header.sample_rate
-        return out, SAMPLE_RATE
+        return out, rate
 
     def open_stream(self, data) -> DecodedStream:
         """Check a stream's header and set up decoding it a chunk at a time.
@@ -240,11 +244,11 @@ class SpeechCodec:
 
         def blocks() -> Iterator[np.ndarray]:
             state = _DecoderState()
-            chunk = CHUNK_FRAMES - CHUNK_FRAMES % header.packet_frames
+            chunk = _chunk_frames(header.packet_frames)
             for start in range(0, frames, chunk):
                 stop = min(frames, start + chunk)
                 first = start // header.packet_frames
-                count = len(_frames_per_packet(stop - start, header.packet_frames))
+                count = len(bitstream.packet_frame_counts(stop - start, header.packet_frames))
                 packets = [payload[offsets[p]:offsets[p + 1]].tobytes() for p in range(first, first + count)]
                 samples = self._decode_chunk(packets, start, stop, header, envelope, state)
                 lo, hi = start * HOP - 480, stop * HOP - 480
@@ -270,7 +274,7 @@ class SpeechCodec:
     def _decode_chunk(self, packets: list[bytes], start: int, stop: int, header: Header,
                       envelope: EnvelopeQuantizer, state: _DecoderState) -> np.ndarray:
         pf, frames = header.packet_frames, stop - start
-        counts = _frames_per_packet(frames, pf)
+        counts = bitstream.packet_frame_counts(frames, pf)
         sizes = envelope.quantizer.codebook_sizes
         codes = np.zeros((frames, len(sizes)), dtype=np.int64)
         gain, level, noise = (np.zeros(frames, dtype=np.int64) for _ in range(3))
@@ -317,6 +321,15 @@ class DecodedStream:
     length: int                  # samples at 16 kHz the blocks add up to
     original_length: int         # samples at the original rate (shorter when the stream was truncated)
     blocks: Iterator[np.ndarray]
+
+    def output(self, *, original_rate: bool = False) -> tuple[int, int, Iterator[np.ndarray]]:
+        """(rate, length, blocks) of the decoded audio, resampled (streaming) to the input's
+        original rate and length on request; blocks are float32 within [-1, 1]."""
+        if not original_rate or self.header.sample_rate == SAMPLE_RATE:
+            return SAMPLE_RATE, self.length, self.blocks
+        rate = self.header.sample_rate
+        resampled = fit_blocks(resample_blocks(self.blocks, SAMPLE_RATE, rate), self.original_length)
+        return rate, self.original_length, (np.clip(b, -1.0, 1.0) for b in resampled)
 
 
 class _DecoderState:
@@ -381,8 +394,8 @@ _RANGE_CODER_MARGIN = 24   # bits per packet kept for the range coder's terminat
 def frame_budgets(frames: int, packet_frames: int, bitrate: float, envelope: EnvelopeQuantizer) -> np.ndarray:
     """Bits each frame's spectrum may use: its packet's range-coder capacity, less the side
     information and a margin, shared equally by the packet's frames."""
-    side_bits = _code_bits(envelope) + residual.SIDE_BITS
-    counts = _frames_per_packet(frames, packet_frames)
+    side_bits = float(np.log2(_field_sizes(envelope)).sum())   # envelope codes + gain, level, noise
+    counts = bitstream.packet_frame_counts(frames, packet_frames)
     sizes = bitstream.packet_sizes(frames, packet_frames, bitrate)
     return np.concatenate([np.full(n, (32 * bitstream.payload_words(size) - _RANGE_CODER_MARGIN) / n - side_bits)
                            for size, n in zip(sizes, counts)])
@@ -394,13 +407,9 @@ def _field_sizes(envelope: EnvelopeQuantizer) -> tuple[int, ...]:
             2 ** residual.NOISE_BITS)
 
 
-def _code_bits(envelope: EnvelopeQuantizer) -> float:
-    return float(np.log2(np.asarray(envelope.quantizer.codebook_sizes, dtype=np.float64)).sum())
-
-
-def _frames_per_packet(frames: int, packet_frames: int) -> list[int]:
-    full, rest = divmod(frames, packet_frames)
-    return [packet_frames] * full + ([rest] if rest else [])
+def _chunk_frames(packet_frames: int) -> int:
+    """Frames per chunk: CHUNK_FRAMES rounded down to whole packets."""
+    return CHUNK_FRAMES - CHUNK_FRAMES % packet_frames
 
 
 def _rows(shaping: residual.Shaping, rows: slice) -> residual.Shaping:
@@ -416,10 +425,6 @@ def _segment(x: np.ndarray, lo: int, hi: int, offset: int = 0) -> np.ndarray:
     return out
 
 
-def _fit_length(wav: np.ndarray, length: int) -> np.ndarray:
-    return wav[:length] if len(wav) >= length else np.pad(wav, (0, length - len(wav)))
-
-
 def _as_float_mono(wav: np.ndarray) -> np.ndarray:
     """Float32 mono samples from float or integer PCM, (samples,) or (samples, channels)."""
     wav = np.asarray(wav)
@@ -430,9 +435,7 @@ def _as_float_mono(wav: np.ndarray) -> np.ndarray:
         wav = (wav.astype(np.float64) - (info.min + info.max + 1) / 2) / ((info.max - info.min + 1) / 2)
     elif not np.issubdtype(wav.dtype, np.floating):
         raise AudioError(f"unsupported sample type {wav.dtype}")
-    if wav.ndim == 2:
-        wav = wav.mean(axis=1, dtype=np.float64)
-    wav = wav.astype(np.float32, copy=False)
+    wav = to_mono(wav).astype(np.float32, copy=False)
     if not np.isfinite(wav).all():
         raise AudioError("audio contains NaN or Inf samples")
     return wav
