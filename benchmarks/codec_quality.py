@@ -41,6 +41,15 @@ def padded(path: Path) -> np.ndarray:
     return np.concatenate([pad, metrics.normalize_level(wav), pad])
 
 
+def scores(ref: np.ndarray, out: np.ndarray) -> dict:
+    """PESQ-WB (NaN where PESQ cannot score the pair) and pSNR of a decoded clip."""
+    try:
+        pesq = metrics.pesq_wb(ref, out)
+    except metrics.MetricError:
+        pesq = float("nan")
+    return {"pesq": pesq, "psnr": metrics.psnr(ref, out)}
+
+
 def score_clip(path: Path) -> list[dict]:
     codec = SpeechCodec.load()
     wav = padded(path)
@@ -49,12 +58,8 @@ def score_clip(path: Path) -> list[dict]:
         for bitrate in BITRATES:
             data = codec.encode(wav, 16000, bitrate=bitrate, quantizer=quantizer)
             out, _ = codec.decode(data)
-            try:
-                pesq = metrics.pesq_wb(wav, out)
-            except metrics.MetricError:
-                pesq = float("nan")
-            rows.append({"clip": path.name, "quantizer": quantizer, "bitrate": bitrate, "pesq": pesq,
-                         "psnr": metrics.psnr(wav, out), "kbps": len(data) * 8 / (len(wav) / 16000) / 1000})
+            rows.append({"clip": path.name, "quantizer": quantizer, "bitrate": bitrate, **scores(wav, out),
+                         "kbps": len(data) * 8 / (len(wav) / 16000) / 1000})
     return rows
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from codec import SpeechCodec, metrics, residual
+from codec import SpeechCodec, residual
 from codec.bitstream import BITRATES
 
-from codec_quality import padded, validation_clips
+from codec_quality import padded, scores, validation_clips
 from common import add_output_argument, markdown_table, write_json
 
 
@@ -33,12 +33,7 @@ def score_clip(job: tuple[Path, tuple[float, ...]]) -> list[dict]:
         for gain in gains:
             residual.NOISE_GAIN[bitrate] = gain          # this worker process only
             out, _ = codec.decode(data)
-            try:
-                pesq = metrics.pesq_wb(wav, out)
-            except metrics.MetricError:
-                pesq = float("nan")
-            rows.append({"clip": path.name, "bitrate": bitrate, "gain": gain, "pesq": pesq,
-                         "psnr": metrics.psnr(wav, out)})
+            rows.append({"clip": path.name, "bitrate": bitrate, "gain": gain, **scores(wav, out)})
     return rows
 
 

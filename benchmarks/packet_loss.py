@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from codec import SpeechCodec, metrics
+from codec import SpeechCodec
 from codec.loss import drop_packets
 
-from codec_quality import padded, validation_clips
+from codec_quality import padded, scores, validation_clips
 from common import add_output_argument, markdown_table, write_json
 
 LOSSES = (0.0, 0.01, 0.05, 0.10)
@@ -38,12 +38,8 @@ def score_clip(job: tuple[int, Path, tuple[float, ...], float]) -> list[dict]:
             for rate in LOSSES:
                 lossy, lost = drop_packets(data, rate, burst=mean_burst, seed=1000 * index + int(rate * 100))
                 out, _ = codec.decode(lossy)
-                try:
-                    pesq = metrics.pesq_wb(wav, out)
-                except metrics.MetricError:
-                    pesq = float("nan")
                 rows.append({"clip": path.name, "bitrate": bitrate, "channel": channel, "loss": rate,
-                             "lost": float(lost.mean()), "pesq": pesq, "psnr": metrics.psnr(wav, out)})
+                             "lost": float(lost.mean()), **scores(wav, out)})
     return rows
 
 

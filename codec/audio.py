@@ -63,26 +63,15 @@ def load(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarra
 
 
 def read_mono(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
-    """Read an audio file at its own rate and downmix: float32 (frames,) and its AudioInfo.
+    """Read a whole audio file at its own rate and downmix: float32 (frames,) and its AudioInfo.
 
     Raises
     ------
     AudioError
         The file cannot be read as audio, has no samples, or has NaN/Inf samples.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such file")
-    try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"{path}: not a readable audio file ({err})") from None
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: contains no audio samples")
-    if not np.isfinite(data).all():
-        raise AudioError(f"{path}: contains NaN or infinite samples")
-    info = AudioInfo(sample_rate=int(sr), frames=int(data.shape[0]), channels=int(data.shape[1]))
-    return to_mono(data), info
+    info, blocks = read_blocks(path)
+    return np.concatenate(list(blocks)), info
 
 
 BLOCK = 1 << 16   # samples per block when streaming a file

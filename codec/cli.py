@@ -87,6 +87,7 @@ def _load_codec(model: str | None):
 
 def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: str, job) -> list:
     """Run ``job(codec, src, dst, args)`` over SRC -> DST (files or mirrored folders), in parallel, with a bar."""
+    import contextlib
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from pathlib import Path
@@ -110,18 +111,17 @@ def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: 
     _load_codec(args.model)   # a bad model is one error, not one per file
     results, failures = [], []
     workers = max(1, min(args.workers, len(pairs)))
-    with tqdm(total=len(pairs), unit="file", disable=len(pairs) == 1 or args.quiet) as bar:
+    # Spawned, not forked: a fork of a process that has started torch's threads can hang.
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1
+            else contextlib.nullcontext())
+    with pool, tqdm(total=len(pairs), unit="file", disable=len(pairs) == 1 or args.quiet) as bar:
         if workers == 1:
             outcomes = (_try(job, s, d, args) for s, d in pairs)
         else:
-            # Spawned, not forked: a fork of a process that has started torch's threads can hang.
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             outcomes = pool.map(_try, [job] * len(pairs), *zip(*pairs), [args] * len(pairs), chunksize=4)
         for (s, _), (ok, value) in zip(pairs, outcomes):
             (results if ok else failures).append((s, value))
             bar.update()
-        if workers > 1:
-            pool.shutdown()
     messages = [m if m.startswith(str(s)) else f"{s}: {m}" for s, m in failures]
     if len(pairs) == 1 and failures:
         raise CommandError(messages[0])
