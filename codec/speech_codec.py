@@ -141,24 +141,9 @@ class SpeechCodec:
             drop = min(len(buffer), max(0, stop * HOP - 480 - offset))   # what the next chunk no longer needs
             buffer, offset = buffer[drop:], offset + drop
 
-    def analyze(self, x: np.ndarray, start: int, stop: int, envelope: EnvelopeQuantizer, *,
-                offset: int = 0) -> tuple[np.ndarray, np.ndarray, residual.Shaping]:
-        """Frames ``start..stop-1`` of a 16 kHz signal of which ``x`` holds samples from ``offset`` on:
-        MDCT spectra (frames, 320), envelope codes (frames, M) and the shaping of the decoded envelope."""
-        segment = _segment(x, start * HOP - 480, stop * HOP + 160, offset)
-        spectra = mdct.mdct(np.lib.stride_tricks.sliding_window_view(segment, mdct.WINDOW)[::HOP][:stop - start])
-        # LPC window of frame j: [320 j - 400, 320 j + 80), i.e. 80 samples into the frame's MDCT block.
-        emphasized = lpc.preemphasize(segment)[80:]
-        windows = np.lib.stride_tricks.sliding_window_view(emphasized, lpc.WINDOW)[::HOP][:stop - start]
-        lsf = lpc.lpc_to_lsf(lpc.analyze_frames(windows * lpc.analysis_window()))
-        with torch.no_grad():
-            codes = envelope.encode(torch.from_numpy(lsf).to(envelope.mean.dtype))
-            decoded = envelope.decode(codes).double().numpy()
-        return spectra, codes.numpy(), residual.shaping(lpc.lsf_to_lpc(decoded))
-
     def _encode_chunk(self, x: np.ndarray, start: int, stop: int, header: Header, envelope: EnvelopeQuantizer, *,
                       offset: int = 0) -> bytes:
-        spectra, codes, shaping = self.analyze(x, start, stop, envelope, offset=offset)
+        spectra, codes, shaping = analyze_frames(x, start, stop, envelope, offset=offset)
         pf = header.packet_frames
         sizes = bitstream.packet_sizes(stop - start, pf, header.bitrate)
         code = residual.rate_loop(spectra, shaping, frame_budgets(stop - start, pf, header.bitrate, envelope),
@@ -311,6 +296,22 @@ class SpeechCodec:
                                       noise_gain=residual.NOISE_GAIN[header.bitrate])
         spectra = state.conceal_spectra(spectra, good, frame_ids)
         return state.overlap_add(spectra)
+
+
+def analyze_frames(x: np.ndarray, start: int, stop: int, envelope: EnvelopeQuantizer, *,
+               offset: int = 0) -> tuple[np.ndarray, np.ndarray, residual.Shaping]:
+    """Frames ``start..stop-1`` of a 16 kHz signal of which ``x`` holds samples from ``offset`` on:
+    MDCT spectra (frames, 320), envelope codes (frames, M) and the shaping of the decoded envelope."""
+    segment = _segment(x, start * HOP - 480, stop * HOP + 160, offset)
+    spectra = mdct.mdct(np.lib.stride_tricks.sliding_window_view(segment, mdct.WINDOW)[::HOP][:stop - start])
+    # LPC window of frame j: [320 j - 400, 320 j + 80), i.e. 80 samples into the frame's MDCT block.
+    emphasized = lpc.preemphasize(segment)[80:]
+    windows = np.lib.stride_tricks.sliding_window_view(emphasized, lpc.WINDOW)[::HOP][:stop - start]
+    lsf = lpc.lpc_to_lsf(lpc.analyze_frames(windows * lpc.analysis_window()))
+    with torch.no_grad():
+        codes = envelope.encode(torch.from_numpy(lsf).to(envelope.mean.dtype))
+        decoded = envelope.decode(codes).double().numpy()
+    return spectra, codes.numpy(), residual.shaping(lpc.lsf_to_lpc(decoded))
 
 
 @dataclass

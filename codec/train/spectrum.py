@@ -21,7 +21,7 @@ from ..audio import AudioError, load
 from ..entropy import CLASSES, MAX_SYMBOL, SpectrumModel, laplace_tables
 from ..envelope import EnvelopeQuantizer
 from ..mdct import num_frames
-from ..speech_codec import SpeechCodec, frame_budgets
+from ..speech_codec import analyze_frames, frame_budgets
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ PRIOR_WEIGHT = 20.0   # pseudo-counts per class drawn from the Laplacian startin
 
 def corpus_frames(files: list[Path], envelope: EnvelopeQuantizer, *, progress: bool = True):
     """Spectra and shapings of every frame of ``files`` (concatenated, per-file packet alignment kept)."""
-    coder = SpeechCodec({"env": envelope}, SpectrumModel.initial(), "0" * 16)
     spectra, weights, shapes, counts, skipped = [], [], [], [], []
     for path in tqdm(files, desc="analysing", unit="file", disable=not progress):
         try:
@@ -39,7 +38,7 @@ def corpus_frames(files: list[Path], envelope: EnvelopeQuantizer, *, progress: b
             skipped.append(str(err))
             continue
         frames = num_frames(len(x))
-        s, _, shaping = coder.analyze(x.astype(np.float64), 0, frames, envelope)
+        s, _, shaping = analyze_frames(x, 0, frames, envelope)
         spectra.append(s.astype(np.float32))
         weights.append(shaping.weights.astype(np.float32))
         shapes.append(shaping.shape.astype(np.float32))
