@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,12 +65,24 @@ def decode_file(src: str | Path, dst: str | Path, *, original_rate: bool = False
     codec = codec or SpeechCodec.load()
     with open(src, "rb") as handle:
         small = os.fstat(handle.fileno()).st_size < bitstream.HEADER_BYTES
-        with (contextlib.nullcontext(handle.read()) if small or loss
-              else mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)) as data:
+        with contextlib.nullcontext(handle.read()) if small or loss else _mapped(handle) as data:
             if loss:
                 data, _ = drop_packets(data, **loss)
             seconds = _write_decoded(codec.open_stream(data), dst, original_rate, subtype)
     return seconds
+
+
+@contextlib.contextmanager
+def _mapped(handle) -> Iterator[mmap.mmap]:
+    """The file memory-mapped read-only, closed when the block succeeds.
+
+    When the block raises (say, the disk fills while writing), views into the
+    map still live in the traceback and closing would raise BufferError over
+    the real error; the map is then left to the garbage collector.
+    """
+    data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    yield data
+    data.close()
 
 
 def _write_decoded(stream, dst: Path, original_rate: bool, subtype: str) -> float:

@@ -85,3 +85,47 @@ def test_zero_length_wav_is_a_clear_error(tmp_path, capsys):
     sf.write(src, np.zeros(0), 16000)
     assert main(["encode", str(src), str(tmp_path / "out.vqc")]) == 2
     assert "no audio samples" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("direction", ["encode", "decode"])
+def test_a_disk_error_mid_file_surfaces_as_itself_and_leaves_no_output(tmp_path, monkeypatch, direction):
+    """The disk fills after the first block: the OSError reaches the caller (not, say, a BufferError from
+    the memory-mapped input) and no partial output is left."""
+    import builtins
+
+    from codec import files
+
+    sf.write(tmp_path / "long.wav", np.tile(_speech(), 12)[: 16000 * 45], 16000)  # three 20 s blocks
+    files.encode_file(tmp_path / "long.wav", tmp_path / "long.vqc", bitrate=8)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    writes = []
+
+    def fill_disk_after_one_write(write):
+        def failing(self, data):
+            writes.append(len(data))
+            if len(writes) > 1:
+                raise OSError(28, "No space left on device")
+            return write(self, data)
+        return failing
+
+    if direction == "decode":
+        monkeypatch.setattr(sf.SoundFile, "write", fill_disk_after_one_write(sf.SoundFile.write))
+        def run():
+            files.decode_file(tmp_path / "long.vqc", tmp_path / "out.wav")
+    else:
+        class FullDisk:
+            def __init__(self, handle):
+                self.handle = handle
+            write = fill_disk_after_one_write(lambda self, data: self.handle.write(data))
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                self.handle.close()
+        monkeypatch.setattr(files, "open", lambda *a: FullDisk(builtins.open(*a)), raising=False)  # noqa: SIM115
+
+        def run():
+            files.encode_file(tmp_path / "long.wav", tmp_path / "out.vqc", bitrate=8)
+    with pytest.raises(OSError, match="No space left"):
+        run()
+    assert len(writes) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -135,6 +135,16 @@ class EnvelopeQuantizerModule(L.LightningModule):
         for name, value in spectral_distortion_stats(lsf, lsf_hat).items():
             self.log(f"val/{name}", value, prog_bar=name == "sd_mean", sync_dist=True)
 
+    # Lightning restores weights, optimizer, loop counters and (StepBatches) the
+    # batch order; the random numbers of NSVQ's noise and of dead-code
+    # replacement are restored here, so a resumed run repeats the interrupted one.
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["torch_rng_state"] = torch.get_rng_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "torch_rng_state" in checkpoint:
+            torch.set_rng_state(checkpoint["torch_rng_state"])
+
     def configure_optimizers(self):
         if self.hparams.gradient == "kmeans":
             return None
