@@ -1,11 +1,14 @@
-"""Encode + decode speed of the shipped codec on one core, and peak memory on a long file.
+"""Encode, decode and training speed on one core, and peak memory on a long file.
 
-Real-time factor = seconds of audio / CPU seconds for encode plus decode (the
-whole pipeline: resampling check, LPC, envelope search, rate loop, range
-coding, synthesis), per quantizer and bitrate, on a 60 s speech signal (the
-bundled clips repeated), best of --repeats. Then, in a fresh process, a
---long-minutes file is encoded and decoded and its peak resident memory is
-reported (the whole process: Python, torch and the signal itself included).
+Real-time factor = seconds of audio / CPU seconds (times real time: higher is
+faster) for encoding, decoding and both (the whole pipeline: LPC, envelope
+search, rate loop, range coding, synthesis), per quantizer and bitrate, on a
+60 s speech signal (the bundled clips repeated), best of --repeats. Training:
+CPU milliseconds per optimizer step of each recipe (its batch size and packet
+length, NSVQ forward, backward and Adam step; features of the bundled clips).
+Then, in a fresh process, a --long-minutes file is encoded and decoded and its
+peak resident memory is reported (the whole process: Python, torch and the
+signal itself included).
 
     python benchmarks/codec_speed.py [--seconds 60] [--long-minutes 60]
 """
@@ -54,6 +57,37 @@ def long_run(minutes: float) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def training_step_ms(quantizer: str, steps: int = 50) -> dict:
+    """CPU milliseconds per optimizer step of ``recipes/{quantizer}16.yaml``'s model and batch size."""
+    import warnings
+
+    import yaml
+
+    from codec import features
+    from codec.train.module import EnvelopeQuantizerModule
+
+    recipe = yaml.safe_load((Path(__file__).resolve().parent.parent / "recipes" / f"{quantizer}16.yaml").read_text())
+    module = EnvelopeQuantizerModule(**recipe["model"])
+    lsf = torch.from_numpy(np.concatenate([features.lsf_of_file(p) for p in sorted(DATA.glob("*.wav"))]))
+    frames = module.hparams.packet_frames
+    runs = lsf[: len(lsf) // frames * frames].reshape(-1, frames, 16)
+    module.envelope.kmeans_init(lsf)
+    optimizer = torch.optim.Adam(module.envelope.parameters(), lr=module.hparams.lr)
+    batch = recipe["data"]["batch_size"]
+    generator = torch.Generator().manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # self.log outside a Trainer
+        start = time.process_time()
+        for _ in range(steps):
+            items = runs[torch.randint(len(runs), (batch,), generator=generator)]
+            optimizer.zero_grad()
+            module.training_step((items,), 0).backward()
+            optimizer.step()
+        elapsed = time.process_time() - start
+    return {"quantizer": quantizer, "batch": batch, "packet_frames": frames, "ms_per_step": 1000 * elapsed / steps,
+            "frames_per_s": batch * frames * steps / elapsed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -68,9 +102,8 @@ def main() -> None:
     torch.set_num_threads(1)
     codec = SpeechCodec.load()
     wav = speech(args.seconds)
-    rows, records = [], []
+    records = []
     for quantizer in ("rvq", "avq", "pvq", "scq"):
-        row = [quantizer]
         for bitrate in BITRATES:
             best_enc = best_dec = float("inf")
             for _ in range(args.repeats):
@@ -80,14 +113,19 @@ def main() -> None:
                 codec.decode(data)
                 t2 = time.process_time()
                 best_enc, best_dec = min(best_enc, t1 - t0), min(best_dec, t2 - t1)
-            factor = args.seconds / (best_enc + best_dec)
             records.append({"quantizer": quantizer, "bitrate": bitrate, "encode_s": best_enc, "decode_s": best_dec,
-                            "realtime_factor": factor})
-            row.append(f"{factor:.0f}x")
-        rows.append(row)
-    print(f"encode + decode, {args.seconds:g} s of speech, one thread, real-time factor (best of {args.repeats})")
-    print(markdown_table(["quantizer"] + [f"{b:g} kbit/s" for b in BITRATES], rows))
-    payload = {"seconds": args.seconds, "results": records}
+                            "encode_x": args.seconds / best_enc, "decode_x": args.seconds / best_dec,
+                            "realtime_factor": args.seconds / (best_enc + best_dec)})
+    for key, what in (("encode_x", "encode"), ("decode_x", "decode"), ("realtime_factor", "encode + decode")):
+        print(f"\n{what}, {args.seconds:g} s of speech, one thread, times real time (best of {args.repeats})")
+        rows = [[q] + [f"{r[key]:.0f}x" for r in records if r["quantizer"] == q] for q in ("rvq", "avq", "pvq", "scq")]
+        print(markdown_table(["quantizer"] + [f"{b:g} kbit/s" for b in BITRATES], rows))
+    training = [training_step_ms(q) for q in ("rvq", "avq", "pvq", "scq")]
+    print("\ntraining, one thread: CPU ms per optimizer step (recipe batch), LSF frames per second")
+    print(markdown_table(["quantizer", "batch x frames", "ms/step", "frames/s"],
+                         [[t["quantizer"], f"{t['batch']} x {t['packet_frames']}", f"{t['ms_per_step']:.1f}",
+                           f"{t['frames_per_s']:,.0f}"] for t in training]))
+    payload = {"seconds": args.seconds, "results": records, "training": training}
     if args.long_minutes:
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         child = subprocess.run([sys.executable, __file__, "--long-run", str(args.long_minutes)], env=env,

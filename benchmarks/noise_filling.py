@@ -2,7 +2,7 @@
 
 The encoder transmits the RMS of the coefficients it zeroed above 800 Hz; the
 decoder fills them at that level times a gain. 0 switches noise filling off,
-1 is energy-matched. Same clips and procedure as codec_quality.py (avq).
+1 is energy-matched. Same clips and procedure as codec_quality.py (codec.evaluation) (avq).
 
     python benchmarks/noise_filling.py [--clips 20] [--gains 0,0.5,0.7,1.0]
 """
@@ -18,22 +18,22 @@ from tqdm import tqdm
 
 from codec import SpeechCodec, residual
 from codec.bitstream import BITRATES
+from codec.evaluation import find_clips, prepared, score
 
-from codec_quality import padded, scores, validation_clips
 from common import add_output_argument, markdown_table, write_json
 
 
 def score_clip(job: tuple[Path, tuple[float, ...]]) -> list[dict]:
     path, gains = job
     codec = SpeechCodec.load()
-    wav = padded(path)
+    wav = prepared(path)
     rows = []
     for bitrate in BITRATES:
         data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq")
         for gain in gains:
             residual.NOISE_GAIN[bitrate] = gain          # this worker process only
             out, _ = codec.decode(data)
-            rows.append({"clip": path.name, "bitrate": bitrate, "gain": gain, **scores(wav, out)})
+            rows.append({"clip": path.name, "bitrate": bitrate, "gain": gain, **score(wav, out)})
     return rows
 
 
@@ -46,7 +46,7 @@ def main() -> None:
     add_output_argument(parser)
     args = parser.parse_args()
     gains = tuple(float(g) for g in args.gains.split(","))
-    clips = validation_clips(args.corpus, args.clips)
+    clips = [path for _, path in find_clips(args.corpus / "manifest.csv", limit=args.clips)]
     records = []
     with ProcessPoolExecutor(args.workers) as pool:
         for rows in tqdm(pool.map(score_clip, [(c, gains) for c in clips]), total=len(clips), unit="clip"):

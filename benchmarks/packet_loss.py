@@ -2,7 +2,7 @@
 
 Packets (4 frames, 80 ms) are dropped by ``codec.loss`` (a two-state channel:
 --burst is the mean run of consecutive losses; 1 = independent) and the
-decoder conceals them. Same clips and procedure as codec_quality.py (avq).
+decoder conceals them. Same clips and procedure as codec_quality.py (codec.evaluation) (avq).
 
     python benchmarks/packet_loss.py [--clips 20] [--bitrates 8,13.2,32]
 """
@@ -18,9 +18,9 @@ import numpy as np
 from tqdm import tqdm
 
 from codec import SpeechCodec
+from codec.evaluation import find_clips, prepared, score
 from codec.loss import drop_packets
 
-from codec_quality import padded, scores, validation_clips
 from common import add_output_argument, markdown_table, write_json
 
 LOSSES = (0.0, 0.01, 0.05, 0.10)
@@ -30,7 +30,7 @@ def score_clip(job: tuple[int, Path, tuple[float, ...], float]) -> list[dict]:
     index, path, bitrates, burst = job
     logging.getLogger("codec").setLevel(logging.ERROR)    # one warning per lost packet otherwise
     codec = SpeechCodec.load()
-    wav = padded(path)
+    wav = prepared(path)
     rows = []
     for bitrate in bitrates:
         data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq")
@@ -39,7 +39,7 @@ def score_clip(job: tuple[int, Path, tuple[float, ...], float]) -> list[dict]:
                 lossy, lost = drop_packets(data, rate, burst=mean_burst, seed=1000 * index + int(rate * 100))
                 out, _ = codec.decode(lossy)
                 rows.append({"clip": path.name, "bitrate": bitrate, "channel": channel, "loss": rate,
-                             "lost": float(lost.mean()), **scores(wav, out)})
+                             "lost": float(lost.mean()), **score(wav, out)})
     return rows
 
 
@@ -53,7 +53,7 @@ def main() -> None:
     add_output_argument(parser)
     args = parser.parse_args()
     bitrates = tuple(float(b) for b in args.bitrates.split(","))
-    clips = validation_clips(args.corpus, args.clips)
+    clips = [path for _, path in find_clips(args.corpus / "manifest.csv", limit=args.clips)]
     jobs = [(i, c, bitrates, args.burst) for i, c in enumerate(clips)]
     records = []
     with ProcessPoolExecutor(args.workers) as pool:

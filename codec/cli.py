@@ -200,6 +200,67 @@ def _cmd_info(args: argparse.Namespace) -> None:
         raise CommandError(f"{failed} of {len(args.files)} file(s) are not readable vqcodec streams")
 
 
+def _cmd_eval(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from . import evaluation, plots
+    from .bitstream import BITRATES
+    from .fileio import atomic_write
+
+    bitrates = _number_list(args.bitrates, "--bitrates")
+    unknown = sorted(set(bitrates) - set(BITRATES))
+    if unknown:
+        raise CommandError(f"--bitrates: {', '.join(f'{k:g}' for k in unknown)} not among "
+                           f"{', '.join(f'{k:g}' for k in BITRATES)}")
+    quantizers = [q for q in args.quantizers.split(",") if q]
+    references = [r for r in args.references.split(",") if r and r != "none"]
+    try:
+        todo, skipped = evaluation.conditions(bitrates, quantizers, references)
+        clips = evaluation.find_clips(args.source, split=args.split, limit=args.clips)
+    except (ValueError, FileNotFoundError) as err:
+        raise CommandError(str(err)) from None
+    codec = _load_codec(args.model)
+    for q in quantizers:
+        try:
+            codec.quantizer(q)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+    out = Path(args.out)
+    run_file, results = out / "run.json", out / "clips.csv"
+    settings = {"model_id": codec.model_id, "source": str(Path(args.source).resolve())}
+    if results.exists() and args.force:
+        results.unlink()
+    elif run_file.exists() and json.loads(run_file.read_text()) != settings:
+        raise CommandError(f"{out} holds results of another model or source ({run_file}); "
+                           "pass --force to start over, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(json.dumps(settings, indent=2) + "\n")
+    for line in skipped:
+        log.warning("%s", line)
+    rows = evaluation.run(clips, todo, results, model=args.model, workers=args.workers, progress=not args.quiet)
+    summary = evaluation.summarize(rows)
+    with atomic_write(out / "summary.json") as partial:
+        partial.write_text(json.dumps({**settings, "clips": len(clips), "skipped": skipped, "conditions": summary},
+                                      indent=2, default=float) + "\n")
+    figures = plots.all_figures(summary, out)
+    if not args.quiet:
+        print(f"{len(clips)} clips; mean ± 95 % interval\n\nPESQ-WB\n{evaluation.table(summary, 'pesq')}\n\n"
+              f"pSNR (dB)\n{evaluation.table(summary, 'psnr')}\n\n"
+              f"measured kbit/s\n{evaluation.table(summary, 'measured_kbps')}\n")
+        notes = sum(sum(e["notes"].values()) for e in summary)
+        if notes:
+            print(f"{notes} score(s) could not be computed; reasons in {results} (column note)")
+        print(f"wrote {results}, {out / 'summary.json'}, {', '.join(p.name for p in figures)}")
+
+
+def _number_list(text: str, option: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x]
+    except ValueError:
+        raise CommandError(f"{option}: expected comma-separated numbers, got {text!r}") from None
+
+
 def _add_file_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model file (default: the shipped model in codec/pretrained/)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -252,6 +313,30 @@ def _build_parser() -> argparse.ArgumentParser:
                                    "fail their checksum. Needs no model.")
     p.add_argument("files", nargs="+", help=".vqc files")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("eval", help="score vqcodec and reference codecs on clips: PESQ-WB, pSNR, SD, bitrate, speed",
+                       description="Code every clip of SOURCE (a folder searched recursively, or a manifest.csv "
+                                   "from vqcodec prepare) with each quantizer at each bitrate, and with the "
+                                   "reference codecs whose tools are installed (others are reported and skipped). "
+                                   "Each clip is normalized to -26 dBov and padded with 0.5 s of silence; outputs "
+                                   "are delay-aligned by cross-correlation and scored on the common length. "
+                                   "Writes OUT/clips.csv (one row per clip and condition, appended as clips "
+                                   "finish: an interrupted run resumes), OUT/summary.json (mean, 95 %% interval, "
+                                   "quartiles per condition) and PNG plots, and prints the tables.")
+    p.add_argument("source", help="folder of audio files, or a manifest.csv")
+    p.add_argument("--out", default="eval", help="output folder (default: eval)")
+    p.add_argument("--bitrates", default="8,9.6,13.2,16.4,24.4,32", help="kbit/s, comma-separated (default: all six)")
+    p.add_argument("--quantizers", default="rvq,avq,pvq,scq", help="comma-separated (default: rvq,avq,pvq,scq)")
+    p.add_argument("--references", default="opus,speex,amrwb,lc3,g722",
+                   help="reference codecs, comma-separated, or 'none' (default: opus,speex,amrwb,lc3,g722; "
+                        "G.722 always runs at its 64 kbit/s)")
+    p.add_argument("--split", default="valid", help="manifest split to use (default: valid)")
+    p.add_argument("--clips", type=int, help="at most this many clips (manifest: the longest)")
+    p.add_argument("--model", help="model file (default: the shipped model in codec/pretrained/)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
+    p.add_argument("--force", action="store_true", help="discard OUT's earlier results instead of resuming")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or tables")
+    p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("complexity", help="weighted operations per encoded vector for each quantizer",
                        description="Count encoder operations per vector with the ITU-T STL 2009 weights "

@@ -72,6 +72,8 @@ def pesq_wb(ref: np.ndarray, deg: np.ndarray, sample_rate: int = SAMPLE_RATE) ->
     ref, deg = _pair(ref, deg)
     if sample_rate != SAMPLE_RATE:
         raise MetricError(f"wideband PESQ needs 16 kHz signals, got {sample_rate} Hz")
+    if not np.any(ref):
+        raise MetricError("PESQ failed: silent reference")
     try:
         return float(pesq(SAMPLE_RATE, ref.astype(np.float32), deg.astype(np.float32), "wb"))
     except PesqError as err:
