@@ -24,6 +24,7 @@ import csv
 import functools
 import math
 import multiprocessing
+import os
 import tempfile
 import time
 from collections import Counter
@@ -257,6 +258,24 @@ def _init_worker() -> None:
     torch.set_num_threads(1)   # one thread per worker: timings comparable with the references' processes
 
 
+@contextlib.contextmanager
+def _single_threaded_children(active: bool):
+    """Spawned workers start with one BLAS/OpenMP thread each: several workers' thread pools spinning
+    on the same cores would slow each other and distort the timings."""
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    saved = {name: os.environ.get(name) for name in names}
+    if active:
+        os.environ.update(dict.fromkeys(names, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _job(model: str | None, name: str, path: Path, todo: list[Condition]) -> list[Row]:
     return evaluate_clip(_codec(model), name, path, todo)
 
@@ -279,7 +298,7 @@ def run(clips: list[tuple[str, Path]], todo: list[Condition], results: Path, *, 
     pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
             if workers > 1 else contextlib.nullcontext())
     mapper = pool.map if workers > 1 else map
-    with open(results, "a", newline="") as handle, pool, \
+    with open(results, "a", newline="") as handle, _single_threaded_children(workers > 1), pool, \
             tqdm(total=len(jobs), unit="clip", desc="eval", disable=not progress or not jobs) as bar:
         writer = csv.DictWriter(handle, [f.name for f in fields(Row)])
         if new_file:
