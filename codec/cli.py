@@ -254,6 +254,77 @@ def _cmd_eval(args: argparse.Namespace) -> None:
         print(f"wrote {results}, {out / 'summary.json'}, {', '.join(p.name for p in figures)}")
 
 
+def _cmd_samples(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from . import evaluation, samples
+    from .bitstream import BITRATES
+
+    bitrates = _number_list(args.bitrates, "--bitrates")
+    unknown = sorted(set(bitrates) - set(BITRATES))
+    if unknown:
+        raise CommandError(f"--bitrates: {', '.join(f'{k:g}' for k in unknown)} not among "
+                           f"{', '.join(f'{k:g}' for k in BITRATES)}")
+    references = [r for r in args.references.split(",") if r and r != "none"]
+    try:
+        todo, skipped = evaluation.conditions(bitrates, [q for q in args.quantizers.split(",") if q], references)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    clips = []
+    for clip in args.clips:
+        path = Path(clip)
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        clips.append((path.stem, path))
+    names = [name for name, _ in clips]
+    if len(set(names)) != len(names):
+        raise CommandError("two clips have the same file name; rename one")
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.force:
+        raise CommandError(f"{out} is not empty; pass --force to write into it (files of the same name are replaced)")
+    codec = _load_codec(args.model)
+    for q in {c.variant for c in todo if c.codec == "vqcodec"}:
+        try:
+            codec.quantizer(q)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+    for line in skipped:
+        log.warning("%s", line)
+    try:
+        pages = samples.make_samples(clips, out, todo, codec=codec, mushra=args.mushra,
+                                     audio_format=args.format, progress=not args.quiet)
+    except (OSError, ValueError) as err:
+        raise CommandError(str(err)) from None
+    if not args.quiet:
+        print(f"wrote {', '.join(str(p) for p in pages)}; view with: python -m http.server -d {out}  "
+              f"(then open http://localhost:8000/{pages[-1].name})")
+
+
+def _cmd_mushra_report(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from . import mushra
+    from .fileio import atomic_write
+
+    try:
+        results = mushra.read_results(args.results)
+    except mushra.ResultsError as err:
+        raise CommandError(str(err)) from None
+    summary = mushra.summarize(results)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "mushra_report.json") as partial:
+        partial.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"{len(summary['listeners'])} listener(s) kept"
+          + (f"; excluded by post-screening: {', '.join(summary['excluded'])}" if summary["excluded"] else ""))
+    if not summary["scores"]:
+        raise CommandError("no listener passed the post-screening; nothing to report")
+    figure = mushra.plot(summary, out / "mushra_scores.png")
+    print(mushra.table(summary))
+    print(f"wrote {out / 'mushra_report.json'}, {figure}")
+
+
 def _number_list(text: str, option: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x]
@@ -337,6 +408,38 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="discard OUT's earlier results instead of resuming")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or tables")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("samples", help="decoded examples and a listening page (and a MUSHRA test with --mushra)",
+                       description="Code each CLIP at every bitrate with every quantizer and with the reference "
+                                   "codecs installed; write level-matched 16-bit WAVs under OUT/audio/, "
+                                   "OUT/samples.json with PESQ-WB and pSNR of each, and OUT/index.html with a "
+                                   "player per clip and condition. --mushra adds OUT/mushra.html, a "
+                                   "self-contained MUSHRA test (ITU-R BS.1534 style: hidden reference, 3.5 kHz "
+                                   "anchor, randomized order, looping, instant switching, post-screening) whose "
+                                   "result files vqcodec mushra-report summarizes. Serve OUT with "
+                                   "python -m http.server -d OUT.")
+    p.add_argument("clips", nargs="+", help="audio files")
+    p.add_argument("--out", default="samples", help="output folder (default: samples)")
+    p.add_argument("--bitrates", default="8,9.6,13.2,16.4,24.4,32", help="kbit/s, comma-separated (default: all six)")
+    p.add_argument("--quantizers", default="avq,rvq", help="comma-separated (default: avq,rvq)")
+    p.add_argument("--references", default="opus,speex,amrwb,lc3",
+                   help="reference codecs, comma-separated, or 'none' (default: opus,speex,amrwb,lc3)")
+    p.add_argument("--mushra", action="store_true", help="also write the MUSHRA test page")
+    p.add_argument("--format", default="wav", choices=("wav", "flac"),
+                   help="audio files: 16-bit WAV (default) or FLAC (about half the size; browsers play both)")
+    p.add_argument("--model", help="model file (default: the shipped model in codec/pretrained/)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty OUT")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=_cmd_samples)
+
+    p = sub.add_parser("mushra-report", help="mean MUSHRA scores with 95 %% intervals from result files",
+                       description="Read the JSON files that mushra.html exports, drop listeners who rated the "
+                                   "hidden reference below 90 in more than 15 %% of their trials (ITU-R BS.1534-3 "
+                                   "post-screening), and print mean score ± 95 %% interval per condition and "
+                                   "bitrate; writes OUT/mushra_report.json and OUT/mushra_scores.png.")
+    p.add_argument("results", nargs="+", help="result files (mushra_*.json)")
+    p.add_argument("--out", default=".", help="folder for the report and plot (default: current folder)")
+    p.set_defaults(func=_cmd_mushra_report)
 
     p = sub.add_parser("complexity", help="weighted operations per encoded vector for each quantizer",
                        description="Count encoder operations per vector with the ITU-T STL 2009 weights "
