@@ -392,7 +392,7 @@ def _build_parser() -> argparse.ArgumentParser:
                                    "Each clip is normalized to -26 dBov and padded with 0.5 s of silence; outputs "
                                    "are delay-aligned by cross-correlation and scored on the common length. "
                                    "Writes OUT/clips.csv (one row per clip and condition, appended as clips "
-                                   "finish: an interrupted run resumes), OUT/summary.json (mean, 95 %% interval, "
+                                   "finish: an interrupted run resumes), OUT/summary.json (mean, 95 % interval, "
                                    "quartiles per condition) and PNG plots, and prints the tables.")
     p.add_argument("source", help="folder of audio files, or a manifest.csv")
     p.add_argument("--out", default="eval", help="output folder (default: eval)")
@@ -434,8 +434,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("mushra-report", help="mean MUSHRA scores with 95 %% intervals from result files",
                        description="Read the JSON files that mushra.html exports, drop listeners who rated the "
-                                   "hidden reference below 90 in more than 15 %% of their trials (ITU-R BS.1534-3 "
-                                   "post-screening), and print mean score ± 95 %% interval per condition and "
+                                   "hidden reference below 90 in more than 15 % of their trials (ITU-R BS.1534-3 "
+                                   "post-screening), and print mean score ± 95 % interval per condition and "
                                    "bitrate; writes OUT/mushra_report.json and OUT/mushra_scores.png.")
     p.add_argument("results", nargs="+", help="result files (mushra_*.json)")
     p.add_argument("--out", default=".", help="folder for the report and plot (default: current folder)")
