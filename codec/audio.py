@@ -11,6 +11,8 @@ import soundfile as sf
 import soxr
 
 SAMPLE_RATE = 16000
+# File suffixes taken as audio when a folder is searched (encode, eval, prepare).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".au", ".mp3", ".w64", ".caf")
 
 
 class AudioError(ValueError):

@@ -157,8 +157,9 @@ def _decode_job(codec, src, dst, args):
 
 
 def _cmd_encode(args: argparse.Namespace) -> None:
+    from .audio import AUDIO_SUFFIXES
     from .bitstream import BITRATES
-    from .files import AUDIO_SUFFIXES, STREAM_SUFFIX
+    from .files import STREAM_SUFFIX
 
     if args.bitrate not in BITRATES:
         raise CommandError(f"bitrate {args.bitrate:g} not supported; choose from "
@@ -421,7 +422,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("clips", nargs="+", help="audio files")
     p.add_argument("--out", default="samples", help="output folder (default: samples)")
     p.add_argument("--bitrates", default="8,9.6,13.2,16.4,24.4,32", help="kbit/s, comma-separated (default: all six)")
-    p.add_argument("--quantizers", default="avq,rvq", help="comma-separated (default: avq,rvq)")
+    p.add_argument("--quantizers", default="rvq,avq,pvq,scq", help="comma-separated (default: all four)")
     p.add_argument("--references", default="opus,speex,amrwb,lc3",
                    help="reference codecs, comma-separated, or 'none' (default: opus,speex,amrwb,lc3)")
     p.add_argument("--mushra", action="store_true", help="also write the MUSHRA test page")

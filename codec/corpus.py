@@ -26,7 +26,6 @@ from .fileio import atomic_write
 
 log = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3", ".opus", ".w64", ".caf"}
 DEMO_PACKAGES = ("tuxpaint-stamps-default", "fillets-ng-data-cs")
 MANIFEST_FIELDS = ["path", "duration", "speaker", "language", "split", "source"]
 
@@ -66,7 +65,7 @@ def folder_sources(root: Path) -> list[Source]:
     """
     root = root.resolve()
     sources = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES):
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in audio.AUDIO_SUFFIXES):
         rel = path.relative_to(root)
         speaker = rel.parts[0] if len(rel.parts) > 1 else "unknown"
         sources.append(Source(path, str(rel.with_suffix("")), speaker, "unknown"))

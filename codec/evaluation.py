@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import lpc, metrics
-from .audio import SAMPLE_RATE, AudioError, load
+from .audio import AUDIO_SUFFIXES, SAMPLE_RATE, AudioError, load
 from .features import speech_frames
 from .references import REFERENCES, ReferenceError
 
@@ -101,7 +101,6 @@ def find_clips(source: str | Path, *, split: str = "valid", limit: int | None = 
     With ``limit``, the ``limit`` longest clips (manifests; folders: the first by name).
     """
     from .corpus import read_manifest
-    from .files import AUDIO_SUFFIXES
 
     source = Path(source)
     if source.is_dir():

@@ -18,7 +18,6 @@ from .loss import drop_packets
 from .mdct import num_frames
 from .speech_codec import SpeechCodec
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3")
 STREAM_SUFFIX = ".vqc"
 
 
