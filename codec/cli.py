@@ -206,27 +206,14 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from . import evaluation, plots
-    from .bitstream import BITRATES
     from .fileio import atomic_write
 
-    bitrates = _number_list(args.bitrates, "--bitrates")
-    unknown = sorted(set(bitrates) - set(BITRATES))
-    if unknown:
-        raise CommandError(f"--bitrates: {', '.join(f'{k:g}' for k in unknown)} not among "
-                           f"{', '.join(f'{k:g}' for k in BITRATES)}")
-    quantizers = [q for q in args.quantizers.split(",") if q]
-    references = [r for r in args.references.split(",") if r and r != "none"]
+    todo, skipped = _conditions(args)
     try:
-        todo, skipped = evaluation.conditions(bitrates, quantizers, references)
         clips = evaluation.find_clips(args.source, split=args.split, limit=args.clips)
     except (ValueError, FileNotFoundError) as err:
         raise CommandError(str(err)) from None
     codec = _load_codec(args.model)
-    for q in quantizers:
-        try:
-            codec.quantizer(q)
-        except ValueError as err:
-            raise CommandError(str(err)) from None
     out = Path(args.out)
     run_file, results = out / "run.json", out / "clips.csv"
     settings = {"model_id": codec.model_id, "source": str(Path(args.source).resolve())}
@@ -258,19 +245,9 @@ def _cmd_eval(args: argparse.Namespace) -> None:
 def _cmd_samples(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from . import evaluation, samples
-    from .bitstream import BITRATES
+    from . import samples
 
-    bitrates = _number_list(args.bitrates, "--bitrates")
-    unknown = sorted(set(bitrates) - set(BITRATES))
-    if unknown:
-        raise CommandError(f"--bitrates: {', '.join(f'{k:g}' for k in unknown)} not among "
-                           f"{', '.join(f'{k:g}' for k in BITRATES)}")
-    references = [r for r in args.references.split(",") if r and r != "none"]
-    try:
-        todo, skipped = evaluation.conditions(bitrates, [q for q in args.quantizers.split(",") if q], references)
-    except ValueError as err:
-        raise CommandError(str(err)) from None
+    todo, skipped = _conditions(args)
     clips = []
     for clip in args.clips:
         path = Path(clip)
@@ -283,16 +260,10 @@ def _cmd_samples(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.force:
         raise CommandError(f"{out} is not empty; pass --force to write into it (files of the same name are replaced)")
-    codec = _load_codec(args.model)
-    for q in {c.variant for c in todo if c.codec == "vqcodec"}:
-        try:
-            codec.quantizer(q)
-        except ValueError as err:
-            raise CommandError(str(err)) from None
     for line in skipped:
         log.warning("%s", line)
     try:
-        pages = samples.make_samples(clips, out, todo, codec=codec, mushra=args.mushra,
+        pages = samples.make_samples(clips, out, todo, codec=_load_codec(args.model), mushra=args.mushra,
                                      audio_format=args.format, progress=not args.quiet)
     except (OSError, ValueError) as err:
         raise CommandError(str(err)) from None
@@ -324,6 +295,29 @@ def _cmd_mushra_report(args: argparse.Namespace) -> None:
     figure = mushra.plot(summary, out / "mushra_scores.png")
     print(mushra.table(summary))
     print(f"wrote {out / 'mushra_report.json'}, {figure}")
+
+
+def _conditions(args: argparse.Namespace) -> tuple[list, list[str]]:
+    """``--bitrates``, ``--quantizers`` and ``--references`` of eval and samples as evaluation conditions,
+    checked against the model, and a line per reference codec or rate that is skipped."""
+    from . import evaluation
+    from .bitstream import BITRATES
+
+    bitrates = _number_list(args.bitrates, "--bitrates")
+    unknown = sorted(set(bitrates) - set(BITRATES))
+    if unknown:
+        raise CommandError(f"--bitrates: {', '.join(f'{k:g}' for k in unknown)} not among "
+                           f"{', '.join(f'{k:g}' for k in BITRATES)}")
+    quantizers = [q for q in args.quantizers.split(",") if q]
+    references = [r for r in args.references.split(",") if r and r != "none"]
+    try:
+        conditions = evaluation.conditions(bitrates, quantizers, references)
+        codec = _load_codec(args.model)
+        for q in quantizers:
+            codec.quantizer(q)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    return conditions
 
 
 def _number_list(text: str, option: str) -> list[float]:

@@ -163,9 +163,14 @@ def _rfft_weights(n: int) -> np.ndarray:
 
 
 def score(ref: np.ndarray, deg: np.ndarray) -> dict:
-    """PESQ-WB and pSNR after alignment; a score that cannot be computed is NaN with a reason."""
+    """PESQ-WB and pSNR after alignment (``lag``); a score that cannot be computed is NaN with a reason."""
     ref, deg, lag = align(ref, deg)
-    row, notes = {"lag": lag}, []
+    return {"lag": lag} | score_aligned(ref, deg)
+
+
+def score_aligned(ref: np.ndarray, deg: np.ndarray) -> dict:
+    """PESQ-WB and pSNR of signals already aligned (``align``); NaN with a reason in ``note`` where they fail."""
+    row, notes = {}, []
     for name, measure in (("pesq", metrics.pesq_wb), ("psnr", metrics.psnr)):
         try:
             row[name] = measure(ref, deg)
@@ -187,16 +192,19 @@ def envelope_sd(codec, wav: np.ndarray, quantizer: str) -> np.ndarray:
     return metrics.spectral_distortion(a, lpc.lsf_to_lpc(decoded))[speech_frames(wav)[:len(a)]]
 
 
-def _evaluate_vqcodec(codec, wav: np.ndarray, condition: Condition, sd: np.ndarray) -> dict:
+def _sd_fields(sd: np.ndarray) -> dict:
+    """The row fields of a clip's per-frame envelope SD: mean, share above 4 dB, histogram over SD_BINS."""
+    histogram = np.histogram(np.minimum(sd, SD_BINS[-1] - 1e-9), SD_BINS)[0]
+    return {"sd_db": float(sd.mean()) if len(sd) else math.nan,
+            "sd_over_4db_pct": float(100 * (sd > 4).mean()) if len(sd) else math.nan,
+            "sd_histogram": " ".join(map(str, histogram))}
+
+
+def _evaluate_vqcodec(codec, wav: np.ndarray, condition: Condition) -> dict:
     start = time.perf_counter()
     data = codec.encode(wav, SAMPLE_RATE, bitrate=condition.kbps, quantizer=condition.variant)
     out, _ = codec.decode(data)
-    elapsed = time.perf_counter() - start
-    histogram = np.histogram(np.minimum(sd, SD_BINS[-1] - 1e-9), SD_BINS)[0]
-    return {"bytes": len(data), "elapsed": elapsed, "out": out,
-            "sd_db": float(sd.mean()) if len(sd) else math.nan,
-            "sd_over_4db_pct": float(100 * (sd > 4).mean()) if len(sd) else math.nan,
-            "sd_histogram": " ".join(map(str, histogram))}
+    return {"bytes": len(data), "elapsed": time.perf_counter() - start, "out": out}
 
 
 def _evaluate_reference(wav: np.ndarray, condition: Condition) -> dict:
@@ -216,11 +224,12 @@ def evaluate_clip(codec, name: str, path: Path, todo: list[Condition]) -> list[R
             row.note = f"unreadable: {err}"
         return rows
     seconds = len(wav) / SAMPLE_RATE
-    sd = {q: envelope_sd(codec, wav, q) for q in sorted({c.variant for c in todo if c.codec == "vqcodec"})}
+    # The envelope does not depend on the bitrate: its SD once per quantizer and clip.
+    sd = {q: _sd_fields(envelope_sd(codec, wav, q)) for q in {c.variant for c in todo if c.codec == "vqcodec"}}
     for row, condition in zip(rows, todo):
         row.seconds = seconds
         try:
-            coded = (_evaluate_vqcodec(codec, wav, condition, sd[condition.variant]) if condition.codec == "vqcodec"
+            coded = (_evaluate_vqcodec(codec, wav, condition) | sd[condition.variant] if condition.codec == "vqcodec"
                      else _evaluate_reference(wav, condition))
         except (ReferenceError, OSError, ValueError) as err:
             row.note = f"{condition.label} failed: {err}"
@@ -287,7 +296,8 @@ def run(clips: list[tuple[str, Path]], todo: list[Condition], results: Path, *, 
     """
     from tqdm import tqdm
 
-    done = {(r.clip, Condition(r.codec, r.variant, r.kbps)) for r in read_rows(results)}
+    previous = read_rows(results)
+    done = {(r.clip, Condition(r.codec, r.variant, r.kbps)) for r in previous}
     jobs = [(model, name, path, [c for c in todo if (name, c) not in done]) for name, path in clips]
     jobs = [job for job in jobs if job[3]]
     new_file = not results.exists()
@@ -305,9 +315,10 @@ def run(clips: list[tuple[str, Path]], todo: list[Condition], results: Path, *, 
         for rows in mapper(_job, *zip(*jobs)) if jobs else []:
             writer.writerows(asdict(r) for r in rows)
             handle.flush()
+            previous += rows
             bar.update()
     names = {name for name, _ in clips}
-    return [r for r in read_rows(results) if r.clip in names and Condition(r.codec, r.variant, r.kbps) in todo]
+    return [r for r in previous if r.clip in names and Condition(r.codec, r.variant, r.kbps) in todo]
 
 
 def summarize(rows: list[Row]) -> list[dict]:

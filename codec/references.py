@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import shutil
 import subprocess
 from pathlib import Path
@@ -137,7 +138,9 @@ class AMRWB(ReferenceCodec):
     FRAME = 320
     MAGIC_BYTES = 9
 
+    @functools.cached_property
     def _libraries(self):
+        """(encoder, decoder) ctypes libraries with their prototypes, loaded once; None when missing."""
         names = ctypes.util.find_library("vo-amrwbenc"), ctypes.util.find_library("opencore-amrwb")
         if None in names:
             return None
@@ -151,7 +154,7 @@ class AMRWB(ReferenceCodec):
         return encoder, decoder
 
     def missing(self):
-        return None if self._libraries() else f"AMR-WB libraries not found (apt-get install {self.install})"
+        return None if self._libraries else f"AMR-WB libraries not found (apt-get install {self.install})"
 
     def setting(self, kbps):
         nearest = min(self.MODES_KBPS, key=lambda mode: abs(mode - kbps))
@@ -161,7 +164,7 @@ class AMRWB(ReferenceCodec):
         return f"no AMR-WB mode within 25 % of {kbps:g} kbit/s (highest 23.85)"
 
     def code(self, wav, kbps, workdir):
-        encoder, decoder = self._libraries()
+        encoder, decoder = self._libraries
         mode = self.MODES_KBPS.index(self.setting(kbps))
         pcm = np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16)
         pcm = np.concatenate([pcm, np.zeros(-len(pcm) % self.FRAME, np.int16)])

@@ -71,7 +71,7 @@ def code_clip(codec, name: str, path: Path, conditions: list[evaluation.Conditio
             with tempfile.TemporaryDirectory(prefix="vqcodec-samples-") as workdir:
                 decoded, _ = REFERENCES[condition.codec].code(reference, condition.kbps, Path(workdir))
         ref, aligned, _ = evaluation.align(reference, decoded)
-        scores = evaluation.score(ref, aligned)
+        scores = evaluation.score_aligned(ref, aligned)
         aligned = np.concatenate([aligned, np.zeros(len(reference) - len(aligned))])
         entry["conditions"].append({
             "label": condition.label, "codec": condition.codec, "variant": condition.variant,

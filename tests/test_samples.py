@@ -97,8 +97,7 @@ def test_mushra_page_in_headless_chromium(samples_dir, tmp_path, capsys):
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/mushra.html"
-    trials = json.loads((samples_dir / "mushra.html").read_text().split('id="trials">')[1].split("</script>")[0])
-    trials = trials["trials"]
+    trials = _trials(samples_dir / "mushra.html")
     ratings = {}
     try:
         with sync_api.sync_playwright() as playwright:
@@ -154,6 +153,11 @@ def test_mushra_page_in_headless_chromium(samples_dir, tmp_path, capsys):
     assert "| hidden_reference | 100.0 | 100.0 |" in capsys.readouterr().out
 
 
+def _trials(page):
+    """The trials embedded in a MUSHRA page."""
+    return json.loads(page.read_text().split('id="trials">')[1].split("</script>")[0])["trials"]
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args):   # keep the test output clean
         pass
@@ -165,8 +169,7 @@ def test_committed_samples_folder_is_complete():
 
     root = Path(__file__).parent.parent / "samples"
     manifest = json.loads((root / "samples.json").read_text())
-    page = (root / "mushra.html").read_text()
-    trials = json.loads(page.split('id="trials">')[1].split("</script>")[0])["trials"]
+    trials = _trials(root / "mushra.html")
     files = {c["file"] for clip in manifest["clips"] for c in clip["conditions"]}
     files |= {clip[key] for clip in manifest["clips"] for key in ("reference", "anchor")}
     assert files == {f for t in trials for f in [t["reference"], *t["stimuli"].values()]}
