@@ -1,0 +1,80 @@
+"""Write the golden streams under tests/data/golden/ and the hashes of their decoded audio.
+
+The golden streams pin the codec's behaviour: ``tests/test_golden.py`` decodes
+each committed stream and compares a SHA-256 of the decoded float32 samples,
+and re-encodes each source to the committed bytes. A refactor must keep both;
+a deliberate change of the coding (a new model or format) regenerates them:
+
+    python tests/make_golden.py --force
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE / "data" / "golden"
+# name: (source clip, first sample, last sample, kbit/s, quantizer, corrupted byte or None)
+STREAMS = {
+    "arctic_avq_8": ("arctic_a0007.wav", 0, 32000, 8.0, "avq", None),
+    "arctic_rvq_13.2": ("arctic_a0007.wav", 8000, 40000, 13.2, "rvq", None),
+    "arctic_pvq_24.4": ("arctic_a0007.wav", 16000, 48000, 24.4, "pvq", None),
+    "librivox_scq_32": ("sense_and_sensibility_01_austen_64kb-0870.wav", 0, 32000, 32.0, "scq", None),
+    "librivox_avq_9.6": ("sense_and_sensibility_01_austen_64kb-0890.wav", 0, 32000, 9.6, "avq", None),
+    # Packet 3 of this stream has one byte flipped: its checksum fails and it is concealed.
+    "librivox_avq_16.4_corrupt": ("sense_and_sensibility_01_austen_64kb-0890.wav", 0, 32000, 16.4, "avq", 3),
+}
+
+
+def source(clip: str, start: int, stop: int) -> np.ndarray:
+    wav, sr = sf.read(HERE / "data" / clip, dtype="float32")
+    assert sr == 16000 and wav.ndim == 1
+    return wav[start:stop]
+
+
+def corrupt(data: bytes, packet: int, bitrate: float) -> bytes:
+    """``data`` with one byte in the middle of packet ``packet`` inverted."""
+    from codec.bitstream import HEADER_BYTES, frame_bytes
+
+    size = 4 * frame_bytes(bitrate)
+    out = bytearray(data)
+    out[HEADER_BYTES + packet * size + size // 2] ^= 0xFF
+    return bytes(out)
+
+
+def digest(wav: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(wav, dtype="<f4").tobytes()).hexdigest()
+
+
+def main() -> None:
+    from codec import SpeechCodec
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--force", action="store_true", help="replace the committed golden streams")
+    args = parser.parse_args()
+    if (GOLDEN / "expected.json").exists() and not args.force:
+        raise SystemExit(f"{GOLDEN / 'expected.json'} exists; pass --force to regenerate the golden streams")
+    codec = SpeechCodec.load()
+    expected = {"model_id": codec.model_id, "streams": {}}
+    for name, (clip, start, stop, bitrate, quantizer, broken) in STREAMS.items():
+        data = codec.encode(source(clip, start, stop), 16000, bitrate=bitrate, quantizer=quantizer)
+        if broken is not None:
+            data = corrupt(data, broken, bitrate)
+        (GOLDEN / f"{name}.vqc").write_bytes(data)
+        decoded, _ = codec.decode(data)
+        expected["streams"][name] = {"clip": clip, "start": start, "stop": stop, "bitrate": bitrate,
+                                     "quantizer": quantizer, "corrupt_packet": broken,
+                                     "stream_sha256": hashlib.sha256(data).hexdigest(),
+                                     "decoded_sha256": digest(decoded)}
+    (GOLDEN / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+    print(f"wrote {len(STREAMS)} streams to {GOLDEN}")
+
+
+if __name__ == "__main__":
+    main()
