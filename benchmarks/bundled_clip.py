@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 
 from codec import SpeechCodec, metrics
-from codec.bitstream import BITRATES
+from codec.coding.bitstream import BITRATES
 
 from common import markdown_table, write_json
 

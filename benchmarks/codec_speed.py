@@ -34,7 +34,7 @@ import soundfile as sf
 import torch
 
 from codec import SpeechCodec
-from codec.bitstream import BITRATES
+from codec.coding.bitstream import BITRATES
 
 from common import add_output_argument, markdown_table, write_json
 
@@ -68,7 +68,7 @@ def training_step_ms(quantizer: str, steps: int = 50) -> dict:
 
     import yaml
 
-    from codec import features
+    from codec.corpus import features
     from codec.train.module import EnvelopeQuantizerModule
 
     recipe = yaml.safe_load((Path(__file__).resolve().parent.parent / "recipes" / f"{quantizer}16.yaml").read_text())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from pathlib import Path
 
-import torch
+import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -16,9 +17,9 @@ def machine() -> dict:
     """What the numbers were measured on."""
     return {
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "numpy": np.__version__,
         "processor": platform.processor() or platform.machine(),
-        "torch_threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d"),
     }
 

@@ -24,8 +24,8 @@ import lightning as L
 import numpy as np
 import torch
 
-from codec import features
-from codec.envelope import spectral_distortion_stats
+from codec.corpus import features
+from codec.train.envelope import spectral_distortion_stats
 from codec.train.data import LSFDataModule
 from codec.train.module import EnvelopeQuantizerModule
 
@@ -62,10 +62,8 @@ def train_one(method: str, options: dict, data: LSFDataModule, steps: int, lloyd
 
 
 def evaluate(envelope, valid: np.ndarray) -> dict:
-    with torch.no_grad():
-        x = torch.from_numpy(valid.astype(np.float32))
-        lsf_hat = envelope.decode(envelope.encode(x)).double().numpy()
-    return spectral_distortion_stats(valid.astype(np.float64), lsf_hat)
+    coder = envelope.coder()   # the numpy coder the codec runs
+    return spectral_distortion_stats(valid.astype(np.float64), coder.decode(coder.encode(valid)))
 
 
 def faiss_baselines(train: np.ndarray, valid: np.ndarray) -> list[dict]:

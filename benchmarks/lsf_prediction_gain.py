@@ -16,8 +16,8 @@ import argparse
 import numpy as np
 import torch
 
-from codec import features
-from codec.envelope import make_envelope
+from codec.corpus import features
+from codec.train.envelope import make_envelope
 
 from common import add_output_argument, write_json
 

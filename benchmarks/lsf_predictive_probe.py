@@ -16,8 +16,8 @@ import argparse
 import numpy as np
 import torch
 
-from codec import features
-from codec.envelope import make_envelope, spectral_distortion_stats
+from codec.corpus import features
+from codec.train.envelope import make_envelope, spectral_distortion_stats
 
 from common import add_output_argument, markdown_table, write_json
 
@@ -35,8 +35,8 @@ def main() -> None:
         torch.manual_seed(0)
         envelope = make_envelope("rvq", 16, packet_frames=p)
         envelope.kmeans_init(train)
-        with torch.no_grad():
-            decoded = envelope.decode(envelope.encode(torch.from_numpy(valid).float())).double().numpy()
+        coder = envelope.coder()
+        decoded = coder.decode(coder.encode(valid))
         stats = spectral_distortion_stats(valid, decoded)
         records.append({"frames_per_packet": p, **stats})
         rows.append([p, f"{stats['sd_mean']:.3f}", f"{stats['pct_2_4']:.1f}", f"{stats['pct_over_4']:.2f}"])

@@ -10,15 +10,18 @@ decoder fills them at that level times a gain. 0 switches noise filling off,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from codec import SpeechCodec, residual
-from codec.bitstream import BITRATES
-from codec.evaluation import find_clips, prepared, score
+from codec import SpeechCodec
+from codec import modes
+from codec.modes import BITRATES
+from codec.evaluation.procedure import prepared, score
+from codec.evaluation.run import find_clips
 
 from common import add_output_argument, markdown_table, write_json
 
@@ -31,7 +34,9 @@ def score_clip(job: tuple[Path, tuple[float, ...]]) -> list[dict]:
     for bitrate in BITRATES:
         data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq")
         for gain in gains:
-            residual.NOISE_GAIN[bitrate] = gain          # this worker process only
+            # This worker process only: the mode table with another noise gain at this rate.
+            modes.MODES = tuple(dataclasses.replace(m, noise_gain=gain) if m.kbps == bitrate else m
+                                for m in modes.MODES)
             out, _ = codec.decode(data)
             rows.append({"clip": path.name, "bitrate": bitrate, "gain": gain, **score(wav, out)})
     return rows

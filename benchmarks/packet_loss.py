@@ -18,8 +18,9 @@ import numpy as np
 from tqdm import tqdm
 
 from codec import SpeechCodec
-from codec.evaluation import find_clips, prepared, score
-from codec.loss import drop_packets
+from codec.evaluation.procedure import prepared, score
+from codec.evaluation.run import find_clips
+from codec.channel import drop_packets
 
 from common import add_output_argument, markdown_table, write_json
 

@@ -1,110 +1,128 @@
-"""The trained model file: every envelope quantizer a decoder needs, identified by a hash.
+"""The trained model file: every table a decoder needs, as plain arrays, identified by a hash.
 
-Layout (``torch.save`` of plain containers, loadable with ``weights_only=True``)::
+A model file is a numpy ``.npz`` archive (read with ``allow_pickle=False``: it
+holds numbers and one JSON text, never code). Its members, byte by byte, are
+in ``docs/model_format.md``; in short::
 
-    {"format": 2,
-     "quantizers": {NAME: {"method": str, "bits": int, "options": dict, "weighted": bool,
-                           "packet_frames": int, "state": state_dict}},
-     "spectrum": {"beta", "offsets", "probabilities"} or None}
+    format                          int, MODEL_FORMAT
+    config                          JSON: {"quantizers": {NAME: {method, bits, options, weighted,
+                                           packet_frames}}, "spectrum": true|false}
+    quantizers/NAME/mean            (16,) float32, mean LSF vector
+    quantizers/NAME/rho             (16,) float32, per-LSF prediction coefficients
+    quantizers/NAME/quantizer.codebooks.M.entries    (K, d) float32, memoryless codebooks
+    quantizers/NAME/predictive.codebooks.M.entries   (K, d) float32, prediction-residual codebooks
+    spectrum/beta, spectrum/offsets, spectrum/probabilities   float64 (codec.coding.entropy)
 
-``spectrum`` is the entropy model of the coded MDCT spectrum
-(``codec.entropy.SpectrumModel``); a file without it holds envelope
-quantizers only (what ``vqcodec train export`` writes before
-``vqcodec train spectrum`` adds it). The model id is the first 16 hex digits
-of a SHA-256 over the configuration and the tensors that decoding depends on
-(codebooks, mean LSF vector, predictor, spectrum tables; usage counters are
-left out), so two files with the same tables share an id.
+The model id is the first 16 hex digits of a SHA-256 over each quantizer's
+configuration and arrays (float32) in name order, then the spectrum arrays
+(float64): two files with the same tables share an id, and a stream names the
+id of the model that can decode it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import pickle
+import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
-import torch
+import numpy as np
 
-from .entropy import SpectrumModel
-from .envelope import EnvelopeQuantizer, make_envelope
-from .fileio import atomic_write
+from .coding.entropy import SpectrumModel
+from .coding.envelope import EnvelopeCoder
+from .io.atomic import atomic_write
 
-MODEL_FORMAT = 2
-_TRAINING_ONLY = ("batches_used", "batches_seen")
+MODEL_FORMAT = 3                     # 1-2 were torch pickles (vqcodec 0.1)
+CONFIG_KEYS = EnvelopeCoder.CONFIG_KEYS
+_TRAINING_ONLY = ("batches_used", "batches_seen")   # usage counters: not part of a model
 
 
 class ModelError(ValueError):
-    """A model file that cannot be used (wrong format, missing quantizer)."""
+    """A model file that cannot be used (not a model, another format, missing tables)."""
 
 
 @dataclass
 class Model:
     """A loaded model file."""
 
-    quantizers: dict[str, EnvelopeQuantizer]
+    quantizers: dict[str, EnvelopeCoder]
     spectrum: SpectrumModel | None
     id: str
 
 
-def describe(envelope: EnvelopeQuantizer, method: str, bits: int, options: dict | None = None) -> dict:
-    """One envelope quantizer's entry in a model file."""
-    return {"method": method, "bits": bits, "options": dict(options or {}), "weighted": envelope.weighted,
-            "packet_frames": envelope.packet_frames,
-            "state": {k: v.detach().cpu().clone() for k, v in envelope.state_dict().items()}}
+def default_model_path() -> Path:
+    """The shipped default model inside the package."""
+    return Path(str(resources.files("codec") / "pretrained" / "default.npz"))
 
 
-def model_id(entries: dict[str, dict], spectrum: dict | None = None) -> str:
+def model_id(entries: dict[str, dict], spectrum: dict[str, np.ndarray] | None = None) -> str:
+    """The id of a model's tables: ``entries`` NAME -> {config keys..., "state": {key: array}}."""
     digest = hashlib.sha256()
     for name in sorted(entries):
         entry = entries[name]
-        config = {k: entry[k] for k in ("method", "bits", "options", "weighted", "packet_frames")}
-        digest.update(json.dumps({name: config}, sort_keys=True).encode())
+        digest.update(json.dumps({name: {k: entry[k] for k in CONFIG_KEYS}}, sort_keys=True).encode())
         for key in sorted(entry["state"]):
             if not key.endswith(_TRAINING_ONLY):
                 digest.update(key.encode())
-                digest.update(entry["state"][key].to(torch.float32).contiguous().numpy().tobytes())
+                digest.update(np.ascontiguousarray(entry["state"][key], dtype=np.float32).tobytes())
     for key in sorted(spectrum or {}):
         digest.update(key.encode())
-        digest.update(spectrum[key].to(torch.float64).contiguous().numpy().tobytes())
+        digest.update(np.ascontiguousarray(spectrum[key], dtype=np.float64).tobytes())
     return digest.hexdigest()[:16]
 
 
-def save_model(path: str | Path, entries: dict[str, dict], spectrum: SpectrumModel | None = None) -> str:
-    """Write a model file (atomically); returns its model id."""
-    state = spectrum.state() if spectrum is not None else None
-    with atomic_write(path) as partial:
-        torch.save({"format": MODEL_FORMAT, "quantizers": entries, "spectrum": state}, partial)
+def save_model(path: str | Path, entries: dict[str, dict], spectrum: SpectrumModel | dict | None = None) -> str:
+    """Write a model file (atomically); returns its model id.
+
+    ``spectrum`` is a SpectrumModel, or the arrays of one as ``read_entries`` returns them.
+    """
+    state = spectrum.state() if isinstance(spectrum, SpectrumModel) else spectrum
+    arrays = {"format": np.array(MODEL_FORMAT)}
+    config = {"quantizers": {}, "spectrum": state is not None}
+    for name, entry in entries.items():
+        config["quantizers"][name] = {k: entry[k] for k in CONFIG_KEYS}
+        for key, value in entry["state"].items():
+            if not key.endswith(_TRAINING_ONLY):
+                arrays[f"quantizers/{name}/{key}"] = np.asarray(value, dtype=np.float32)
+    for key, value in (state or {}).items():
+        arrays[f"spectrum/{key}"] = np.asarray(value, dtype=np.float64)
+    arrays["config"] = np.frombuffer(json.dumps(config, sort_keys=True).encode(), dtype=np.uint8)
+    with atomic_write(path) as partial, open(partial, "wb") as handle:
+        np.savez(handle, **arrays)
     return model_id(entries, state)
 
 
-def read_entries(path: str | Path) -> tuple[dict[str, dict], dict | None]:
-    """The raw quantizer entries and spectrum state of a model file (to extend it)."""
-    raw = _read(path)
-    return raw["quantizers"], raw.get("spectrum")
-
-
-def instantiate(entry: dict) -> EnvelopeQuantizer:
-    envelope = make_envelope(entry["method"], entry["bits"], entry["options"],
-                             packet_frames=entry["packet_frames"], weighted=entry["weighted"])
-    envelope.load_state_dict(entry["state"])
-    return envelope.eval()
+def read_entries(path: str | Path) -> tuple[dict[str, dict], dict[str, np.ndarray] | None]:
+    """A model file's quantizer entries (config and arrays) and spectrum arrays, to extend it."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ModelError(f"{path}: not a vqcodec model file ({err})") from None
+    version = int(arrays["format"]) if "format" in arrays else None
+    if version != MODEL_FORMAT:
+        raise ModelError(f"{path}: model format {version}; this version of vqcodec reads format {MODEL_FORMAT}")
+    try:
+        config = json.loads(arrays["config"].tobytes())
+        entries = {name: {**{k: described[k] for k in CONFIG_KEYS},
+                          "state": {key.split("/", 2)[2]: value for key, value in arrays.items()
+                                    if key.startswith(f"quantizers/{name}/")}}
+                   for name, described in config["quantizers"].items()}
+        spectrum = ({key: arrays[f"spectrum/{key}"] for key in ("beta", "offsets", "probabilities")}
+                    if config["spectrum"] else None)
+    except (KeyError, ValueError, TypeError) as err:
+        raise ModelError(f"{path}: incomplete model file (missing {err})") from None
+    return entries, spectrum
 
 
 def load_model(path: str | Path) -> Model:
-    """Read a model file: its envelope quantizers by name, spectrum model and id."""
-    raw = _read(path)
-    entries, spectrum = raw["quantizers"], raw.get("spectrum")
-    return Model({name: instantiate(entry) for name, entry in entries.items()},
-                 SpectrumModel.from_state(spectrum) if spectrum is not None else None,
-                 model_id(entries, spectrum))
-
-
-def _read(path: str | Path) -> dict:
+    """Read a model file: its envelope coders by name, spectrum model and id."""
+    entries, spectrum = read_entries(path)
     try:
-        raw = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as err:
-        raise ModelError(f"{path}: not a vqcodec model file ({err})") from None
-    if not isinstance(raw, dict) or raw.get("format") != MODEL_FORMAT:
-        raise ModelError(f"{path}: unsupported model format {raw.get('format') if isinstance(raw, dict) else '?'}")
-    return raw
+        coders = {name: EnvelopeCoder.from_state(entry, entry["state"]) for name, entry in entries.items()}
+    except (KeyError, ValueError) as err:
+        raise ModelError(f"{path}: incomplete model file ({err})") from None
+    return Model(coders, SpectrumModel.from_state(spectrum) if spectrum is not None else None,
+                 model_id(entries, spectrum))

@@ -40,7 +40,7 @@ def source(clip: str, start: int, stop: int) -> np.ndarray:
 
 def corrupt(data: bytes, packet: int, bitrate: float) -> bytes:
     """``data`` with one byte in the middle of packet ``packet`` inverted."""
-    from codec.bitstream import HEADER_BYTES, frame_bytes
+    from codec.coding.bitstream import HEADER_BYTES, frame_bytes
 
     size = 4 * frame_bytes(bitrate)
     out = bytearray(data)

@@ -14,7 +14,7 @@ import pytest
 from make_golden import GOLDEN, digest, source
 
 from codec import SpeechCodec
-from codec.bitstream import BitstreamError
+from codec.coding.bitstream import BitstreamError
 
 EXPECTED = json.loads((GOLDEN / "expected.json").read_text())
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from torch import Tensor
 
+from ..coding.search import DEFAULT_BEAM
 from .base import Quantizer
-from .beam import beam_search
 from .codebook import Codebook
 from .complexity import OpCount, distance, smallest, vector_update
 
@@ -32,7 +31,9 @@ class AdditiveVQ(Quantizer):
         ``gradient`` and ``commitment``, see ``Quantizer``.
     """
 
-    def __init__(self, dim: int, num_codebooks: int, codebook_size: int, *, beam: int = 8, **kwargs):
+    method = "avq"
+
+    def __init__(self, dim: int, num_codebooks: int, codebook_size: int, *, beam: int = DEFAULT_BEAM["avq"], **kwargs):
         super().__init__(dim, **kwargs)
         if beam < 1:
             raise ValueError(f"beam must be >= 1, got {beam}")
@@ -43,9 +44,6 @@ class AdditiveVQ(Quantizer):
     @property
     def search_width(self) -> int:
         return self.beam * self.num_codebooks * self.codebook_sizes[0]
-
-    def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
-        return beam_search(x, self._stacked_entries(), self.beam, ordered=False, weights=weights)
 
     def complexity(self) -> OpCount:
         """Per step: each beam updates its residual, measures the codewords of the

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ..coding import search
 from .complexity import OpCount
 from .kmeans import kmeans
 
@@ -88,9 +89,10 @@ def perplexity(codes: Tensor, sizes: list[int]) -> Tensor:
 class Quantizer(nn.Module, ABC):
     """Base class: M codebooks, ``encode``/``decode``/``forward``, training utilities.
 
-    Subclasses set ``self.codebooks`` (an ``nn.ModuleList`` of ``Codebook``) and
-    implement ``_encode`` on 2-D tensors and ``complexity``; ``_decode`` is the
-    sum of one codeword per codebook unless a subclass overrides it.
+    Subclasses set ``self.codebooks`` (an ``nn.ModuleList`` of ``Codebook``), name
+    their search (``method``, a key of ``codec.coding.search.DEFAULT_BEAM``) and
+    implement ``complexity``; ``_decode`` is the sum of one codeword per codebook
+    unless a subclass overrides it.
 
     Parameters
     ----------
@@ -103,6 +105,7 @@ class Quantizer(nn.Module, ABC):
     """
 
     gradients: tuple[str, ...] = GRADIENTS
+    method: str = ""          # the search in codec.coding.search
 
     def __init__(self, dim: int, *, gradient: str = "nsvq", commitment: float = 0.25):
         super().__init__()
@@ -174,9 +177,13 @@ class Quantizer(nn.Module, ABC):
         """Distances evaluated per vector at the widest search step (sets encode chunk size)."""
         return max(self.codebook_sizes)
 
-    @abstractmethod
     def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
-        """(N, D), optional weights (N, D) -> LongTensor (N, M)."""
+        """(N, D), optional weights (N, D) -> LongTensor (N, M), by ``codec.coding.search``: the searches
+        exist once, in numpy, and the decoder's encoder runs the very same code."""
+        books = [cb.entries.detach().cpu().numpy() for cb in self.codebooks]
+        codes = search.search(self.method, x.detach().cpu().numpy(), books, beam=getattr(self, "beam", 1),
+                              weights=None if weights is None else weights.detach().cpu().numpy())
+        return torch.from_numpy(codes).to(x.device)
 
     def _decode(self, codes: Tensor) -> Tensor:
         """LongTensor (N, M) -> (N, D): the sum of one codeword per codebook.

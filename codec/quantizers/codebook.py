@@ -5,26 +5,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..coding import search
+
 
 def squared_distances(x: Tensor, entries: Tensor, weights: Tensor | None = None) -> Tensor:
-    """(Weighted) squared Euclidean distances between vectors and codewords.
+    """(Weighted) squared distances (..., K) between vectors (..., D) and codewords (K, D), computed by
+    ``codec.coding.search`` (the one implementation encoding uses too); no gradient."""
+    shape = x.shape[:-1]
+    flat = _numpy(x).reshape(-1, x.shape[-1])
+    w = None if weights is None else _numpy(weights).reshape(flat.shape)
+    d = search.squared_distances(flat, _numpy(entries).astype(flat.dtype), w)
+    return torch.from_numpy(d).to(x.device).reshape(*shape, entries.shape[0])
 
-    Parameters
-    ----------
-    x : Tensor, shape (..., D)
-    entries : Tensor, shape (K, D)
-    weights : Tensor, shape (..., D), optional
-        Per-vector, per-dimension weights w: the distance is sum_d w_d (x_d - c_d)^2.
 
-    Returns
-    -------
-    Tensor, shape (..., K)
-    """
-    # sum w x^2 - 2 (w x).c + w.c^2 costs two matmuls instead of materializing (..., K, D).
-    if weights is None:
-        return (x.pow(2).sum(-1, keepdim=True) - 2.0 * x @ entries.T + entries.pow(2).sum(-1)).clamp_min_(0.0)
-    wx = weights * x
-    return ((wx * x).sum(-1, keepdim=True) - 2.0 * wx @ entries.T + weights @ entries.pow(2).T).clamp_min_(0.0)
+def _numpy(t: Tensor):
+    return t.detach().cpu().numpy()
 
 
 class Codebook(nn.Module):
@@ -61,7 +56,10 @@ class Codebook(nn.Module):
 
     def nearest(self, x: Tensor, weights: Tensor | None = None) -> Tensor:
         """Index of the nearest codeword for each vector, shape (...,)."""
-        return squared_distances(x, self.entries, weights).argmin(-1)
+        flat = _numpy(x).reshape(-1, x.shape[-1])
+        w = None if weights is None else _numpy(weights).reshape(flat.shape)
+        index = search.nearest(flat, _numpy(self.entries).astype(flat.dtype), w)
+        return torch.from_numpy(index).to(x.device).reshape(x.shape[:-1])
 
     def lookup(self, indices: Tensor) -> Tensor:
         """Codewords for the given indices, shape (..., D)."""

@@ -7,18 +7,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ..coding.search import even_split
 from .base import Quantizer
 from .codebook import Codebook
 from .complexity import OpCount, argmin, distance
 from .kmeans import centroids, kmeans
-
-
-def even_split(dim: int, parts: int) -> list[int]:
-    """Contiguous subvector sizes that differ by at most one, larger first."""
-    if not 1 <= parts <= dim:
-        raise ValueError(f"cannot split {dim} dimensions into {parts} subvectors")
-    base, extra = divmod(dim, parts)
-    return [base + 1] * extra + [base] * (parts - extra)
 
 
 class ProductVQ(Quantizer):
@@ -38,6 +31,8 @@ class ProductVQ(Quantizer):
         ``gradient`` and ``commitment``, see ``Quantizer``.
     """
 
+    method = "pvq"
+
     def __init__(self, dim: int, num_codebooks: int, codebook_size: int, *,
                  split: Sequence[int] | None = None, **kwargs):
         super().__init__(dim, **kwargs)
@@ -47,11 +42,6 @@ class ProductVQ(Quantizer):
         self.split = split
         for size in split:
             self.codebooks.append(Codebook(codebook_size, size))
-
-    def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
-        parts = x.split(self.split, -1)
-        part_weights = weights.split(self.split, -1) if weights is not None else [None] * len(parts)
-        return torch.stack([cb.nearest(p, w) for cb, p, w in zip(self.codebooks, parts, part_weights)], 1)
 
     def _decode(self, codes: Tensor) -> Tensor:
         return torch.cat([cb.lookup(codes[:, m]) for m, cb in enumerate(self.codebooks)], -1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..coding.search import DEFAULT_BEAM
 from .base import Quantizer
-from .beam import beam_search
 from .codebook import Codebook
 from .complexity import OpCount, argmin, distance, smallest, vector_update
 from .kmeans import centroids
@@ -30,7 +30,9 @@ class ResidualVQ(Quantizer):
         ``gradient`` and ``commitment``, see ``Quantizer``.
     """
 
-    def __init__(self, dim: int, num_codebooks: int, codebook_size: int, *, beam: int = 1, **kwargs):
+    method = "rvq"
+
+    def __init__(self, dim: int, num_codebooks: int, codebook_size: int, *, beam: int = DEFAULT_BEAM["rvq"], **kwargs):
         super().__init__(dim, **kwargs)
         if beam < 1:
             raise ValueError(f"beam must be >= 1, got {beam}")
@@ -41,17 +43,6 @@ class ResidualVQ(Quantizer):
     @property
     def search_width(self) -> int:
         return self.beam * self.codebook_sizes[0]
-
-    def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
-        if self.beam > 1:
-            return beam_search(x, self._stacked_entries(), self.beam, ordered=True, weights=weights)
-        residual = x.clone()
-        codes = []
-        for cb in self.codebooks:
-            idx = cb.nearest(residual, weights)
-            residual -= cb.lookup(idx)
-            codes.append(idx)
-        return torch.stack(codes, dim=1)
 
     @torch.no_grad()
     def lloyd_step(self, x: Tensor) -> float:

@@ -76,6 +76,8 @@ class SoftConvexVQ(ResidualVQ):
         ``"soft"`` (default) trains through the convex combinations.
     """
 
+    method = "scq"
+
     gradients = ("soft", "nsvq", "ste", "kmeans")
 
     def __init__(self, dim: int, num_codebooks: int, codebook_size: int, *,

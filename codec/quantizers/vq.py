@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from torch import Tensor
 
 from .base import Quantizer
 from .codebook import Codebook
@@ -22,12 +21,11 @@ class VectorQuantizer(Quantizer):
         ``gradient`` and ``commitment``, see ``Quantizer``.
     """
 
+    method = "vq"
+
     def __init__(self, dim: int, codebook_size: int, **kwargs):
         super().__init__(dim, **kwargs)
         self.codebooks.append(Codebook(codebook_size, dim))
-
-    def _encode(self, x: Tensor, weights: Tensor | None) -> Tensor:
-        return self.codebooks[0].nearest(x, weights)[:, None]
 
     def complexity(self) -> OpCount:
         k = self.codebooks[0].size

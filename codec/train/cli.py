@@ -2,8 +2,8 @@
 
     vqcodec train fit --config recipes/avq16.yaml            # train (resumable)
     vqcodec train fit --config recipes/avq16.yaml --ckpt_path last   # resume
-    vqcodec train export runs/avq16/checkpoints/last.ckpt ... --out model.pt
-    vqcodec train spectrum model.pt --corpus data/demo --out model.pt --force
+    vqcodec train export runs/avq16/checkpoints/last.ckpt ... --out model.npz
+    vqcodec train spectrum model.npz --corpus data/demo --out model.npz --force
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 
 from lightning.pytorch.cli import LightningCLI
 
-from ..model import describe, instantiate, read_entries, save_model
+from ..coding.envelope import EnvelopeCoder
+from ..model import read_entries, save_model
 from .data import LSFDataModule
 from .module import EnvelopeQuantizerModule
 
@@ -52,10 +53,10 @@ def export(checkpoints: list[str], out: str, *, force: bool = False) -> str:
     entries = {}
     for path in checkpoints:
         module = EnvelopeQuantizerModule.load_from_checkpoint(path, map_location="cpu")
-        hp = module.hparams
-        if hp.quantizer in entries:
-            raise ValueError(f"two checkpoints for {hp.quantizer!r}: {path}")
-        entries[hp.quantizer] = describe(module.envelope, hp.quantizer, hp.bits, hp.options)
+        name = module.hparams.quantizer
+        if name in entries:
+            raise ValueError(f"two checkpoints for {name!r}: {path}")
+        entries[name] = module.envelope.entry()
     return save_model(target, entries)
 
 
@@ -68,7 +69,7 @@ def train_spectrum(model: str, corpus: str, out: str, *, quantizer: str = "avq",
     """
     import random
 
-    from ..corpus import read_manifest
+    from ..corpus.prepare import read_manifest
     from .spectrum import fit_spectrum_model
 
     target = Path(out)
@@ -82,7 +83,9 @@ def train_spectrum(model: str, corpus: str, out: str, *, quantizer: str = "avq",
         raise FileNotFoundError(f"{manifest} not found; prepare the corpus first (vqcodec prepare)")
     train = [Path(corpus) / e.path for e in read_manifest(manifest) if e.split == "train"]
     random.Random(0).shuffle(train)
-    spectrum = fit_spectrum_model(sorted(train[:files]), instantiate(entries[quantizer]), rounds=rounds)
+    entry = entries[quantizer]
+    spectrum = fit_spectrum_model(sorted(train[:files]), EnvelopeCoder.from_state(entry, entry["state"]),
+                                  rounds=rounds)
     return save_model(target, entries, spectrum)
 
 

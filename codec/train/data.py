@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from .. import features
+from ..corpus import features
 
 
 class StepBatches:

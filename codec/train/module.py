@@ -6,8 +6,8 @@ import lightning as L
 import numpy as np
 import torch
 
-from ..envelope import make_envelope, spectral_distortion_stats
 from ..quantizers.training import ReplacementSchedule
+from .envelope import make_envelope, spectral_distortion_stats
 
 
 class EnvelopeQuantizerModule(L.LightningModule):
@@ -92,8 +92,9 @@ class EnvelopeQuantizerModule(L.LightningModule):
             if weights is not None:
                 error = weights * error
             loss = loss + error.sum(-1).mean() + out.loss
-            # Closed loop: the next prediction starts from what a decoder would have.
-            previous = (prediction + out.hard).detach()
+            # Closed loop: the next prediction starts from what the decoder reconstructs, stabilization
+            # included (the decoder's own step, codec.coding.envelope.closed_loop_step).
+            previous = env.next_state(out.hard, prediction)
             perplexity.append(out.perplexity.mean())
         loss = loss / runs.shape[1]
         self.log("train/loss", loss, prog_bar=True)
@@ -121,10 +122,13 @@ class EnvelopeQuantizerModule(L.LightningModule):
             for tensor in [cb.entries.data for cb in self.codebooks] + [self.envelope.mean, self.envelope.rho]:
                 torch.distributed.broadcast(tensor, src=0)
 
+    def on_validation_epoch_start(self) -> None:
+        self._coder = self.envelope.coder()   # validated with the numpy coder the codec runs
+
     def validation_step(self, batch, batch_idx) -> None:
         (lsf,) = batch
-        lsf_hat = self.envelope.decode(self.envelope.encode(lsf))
-        self._valid_pairs.append((lsf.double().cpu().numpy(), lsf_hat.double().cpu().numpy()))
+        lsf = lsf.cpu().numpy()
+        self._valid_pairs.append((lsf.astype(np.float64), self._coder.decode(self._coder.encode(lsf))))
 
     def on_validation_epoch_end(self) -> None:
         if not self._valid_pairs:

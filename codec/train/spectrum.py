@@ -16,19 +16,20 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .. import bitstream, residual
-from ..audio import AudioError, load
-from ..entropy import CLASSES, MAX_SYMBOL, SpectrumModel, laplace_tables
-from ..envelope import EnvelopeQuantizer
-from ..mdct import num_frames
-from ..speech_codec import analyze_frames, frame_budgets
+from ..coding import rate_control, side_info, spectrum as spectrum_coding
+from ..coding.entropy import CLASSES, MAX_SYMBOL, SpectrumModel, laplace_tables
+from ..coding.envelope import EnvelopeCoder
+from ..dsp.framing import num_frames
+from ..encoder import analyze_frames
+from ..io.audio import AudioError, load
+from ..modes import BITRATES
 
 log = logging.getLogger(__name__)
 
 PRIOR_WEIGHT = 20.0   # pseudo-counts per class drawn from the Laplacian starting model
 
 
-def corpus_frames(files: list[Path], envelope: EnvelopeQuantizer, *, progress: bool = True):
+def corpus_frames(files: list[Path], envelope: EnvelopeCoder, *, progress: bool = True):
     """Spectra and shapings of every frame of ``files`` (concatenated, per-file packet alignment kept)."""
     spectra, weights, shapes, counts, skipped = [], [], [], [], []
     for path in tqdm(files, desc="analysing", unit="file", disable=not progress):
@@ -47,16 +48,17 @@ def corpus_frames(files: list[Path], envelope: EnvelopeQuantizer, *, progress: b
         log.warning("skipped %d unreadable file(s):\n  %s", len(skipped), "\n  ".join(skipped))
     if not counts:
         raise ValueError("no readable audio among the corpus files")
-    return (np.concatenate(spectra), residual.Shaping(np.concatenate(weights), np.concatenate(shapes)), counts)
+    return (np.concatenate(spectra), spectrum_coding.Shaping(np.concatenate(weights), np.concatenate(shapes)), counts)
 
 
-def _budgets(counts: list[int], packet_frames: int, bitrate: float, envelope: EnvelopeQuantizer) -> np.ndarray:
-    return np.concatenate([frame_budgets(n, packet_frames, bitrate, envelope) for n in counts])
+def _budgets(counts: list[int], packet_frames: int, bitrate: float, envelope: EnvelopeCoder) -> np.ndarray:
+    fields = side_info.field_sizes(envelope.codebook_sizes)
+    return np.concatenate([rate_control.frame_budgets(n, packet_frames, bitrate, fields) for n in counts])
 
 
 def fit_context(y: np.ndarray, level: np.ndarray, shape: np.ndarray, bands: int) -> tuple[float, np.ndarray]:
     """Least squares of log2(|y| + 1/4) - level on beta * shape + offset[band]."""
-    target = np.log2(np.abs(y) + residual.LEVEL_FLOOR) - residual.level_value(level)[:, None]
+    target = np.log2(np.abs(y) + spectrum_coding.LEVEL_FLOOR) - spectrum_coding.level_value(level)[:, None]
     band = np.broadcast_to(np.minimum(np.arange(y.shape[1]) * bands // y.shape[1], bands - 1), y.shape).ravel()
     s, t = shape.ravel().astype(np.float64), target.ravel()
     n_b = np.bincount(band, minlength=bands)
@@ -70,7 +72,7 @@ def fit_context(y: np.ndarray, level: np.ndarray, shape: np.ndarray, bands: int)
     return float(solution[0]), solution[1:]
 
 
-def fit_spectrum_model(files: list[Path], envelope: EnvelopeQuantizer, *, rounds: int = 3,
+def fit_spectrum_model(files: list[Path], envelope: EnvelopeCoder, *, rounds: int = 3,
                        progress: bool = True) -> SpectrumModel:
     """Fit the entropy model on ``files`` with the envelope quantizer the codec will use.
 
@@ -78,7 +80,7 @@ def fit_spectrum_model(files: list[Path], envelope: EnvelopeQuantizer, *, rounds
     ----------
     files : list of Path
         Speech files of the training split.
-    envelope : EnvelopeQuantizer
+    envelope : EnvelopeCoder
         A trained envelope quantizer (the contexts depend on the decoded envelope).
     rounds : int
         Code/refit/recount iterations (the estimate settles after two or three).
@@ -90,11 +92,11 @@ def fit_spectrum_model(files: list[Path], envelope: EnvelopeQuantizer, *, rounds
     for round_ in range(rounds):
         ys, levels, shapes, qs = [], [], [], []
         total_bits = 0.0
-        for bitrate in bitstream.BITRATES:
+        for bitrate in BITRATES:
             budgets = _budgets(counts, envelope.packet_frames, bitrate, envelope)
-            code = residual.rate_loop(spectra, shaping, budgets, model)
-            coded = code.gain != residual.SILENT
-            y = spectra[coded] * shaping.weights[coded] / residual.gain_value(code.gain[coded])[:, None]
+            code = rate_control.rate_loop(spectra, shaping, budgets, model)
+            coded = code.gain != spectrum_coding.SILENT
+            y = spectra[coded] * shaping.weights[coded] / spectrum_coding.gain_value(code.gain[coded])[:, None]
             ys.append(y)
             levels.append(code.level[coded])
             shapes.append(shaping.shape[coded])

@@ -1,0 +1,56 @@
+"""The ``vqcodec`` command line (also ``python -m codec``).
+
+Each subcommand is a function ``_cmd_NAME(args)`` in the module of its group
+(``coding``: encode, decode, info; ``evaluation``: eval, samples,
+mushra-report; ``training``: prepare, train, complexity), registered by that
+module's ``add_parsers``; errors users can fix are raised as ``CommandError``
+and printed as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import coding, evaluation, training
+from .common import CommandError
+
+log = logging.getLogger("vqcodec")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vqcodec",
+        description="Wideband speech codec with trained vector-quantized LSF envelopes.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in (coding, evaluation, training):
+        group.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "train":
+        # LightningCLI parses its own options, --help included, and logs through its own handlers.
+        args = argparse.Namespace(command="train", rest=argv[1:], verbose=False, func=training._cmd_train)
+    else:
+        args = parser.parse_args(argv)
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                            format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        args.func(args)
+    except CommandError as err:
+        print(f"vqcodec {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

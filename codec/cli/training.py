@@ -1,0 +1,101 @@
+"""``vqcodec prepare``, ``train`` and ``complexity``: corpora, training recipes, quantizer costs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .common import CommandError
+
+
+def _cmd_complexity(args: argparse.Namespace) -> None:
+    from ..quantizers import METHODS, build
+
+    names = args.quantizers.split(",")
+    unknown = sorted(set(names) - set(METHODS))
+    if unknown:
+        raise CommandError(f"unknown quantizer(s) {', '.join(unknown)}; choose from {', '.join(sorted(METHODS))}")
+    print(f"{'quantizer':<10} {'codebooks':>10} {'bits':>5} {'ops/vector':>11} {'WMOPS':>8}")
+    for name in names:
+        opts = {"beam": args.beam} if name in ("avq", "rvq") and args.beam else {}
+        try:
+            q = build(name, args.dim, args.bits, **opts)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+        ops = q.complexity()
+        shape = f"{q.num_codebooks}x{q.codebook_sizes[0]}"
+        print(f"{name:<10} {shape:>10} {q.bits:>5g} {ops.weighted:>11,d} {ops.wmops(args.rate):>8.3f}")
+
+
+def _cmd_prepare(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from ..corpus import features, prepare as corpus
+
+    try:
+        if args.source == "demo":
+            corpus.install_demo_packages()
+            sources = corpus.demo_sources()
+        else:
+            folder = Path(args.source)
+            if not folder.is_dir():
+                raise CommandError(f"{folder}: not a folder (give a folder of audio files, or 'demo')")
+            sources = corpus.folder_sources(folder)
+        manifest = corpus.prepare_corpus(sources, Path(args.out), workers=args.workers,
+                                         valid_fraction=args.valid_fraction, dedupe=not args.keep_duplicates)
+        shards = features.extract(manifest, drop_silence=not args.keep_silence, workers=args.workers)
+    except corpus.PrepareError as err:
+        raise CommandError(str(err)) from None
+    print(f"manifest: {manifest}")
+    for split, path in shards.items():
+        print(f"{split}: {path}")
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    try:
+        from ..train.cli import main as train_main
+    except ImportError as err:
+        raise CommandError(f"training needs the [train] extra: pip install 'vqcodec[train]' ({err})") from None
+    try:
+        train_main(args.rest)
+    except (FileExistsError, FileNotFoundError, ValueError) as err:
+        raise CommandError(str(err)) from None
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("complexity", help="weighted operations per encoded vector for each quantizer",
+                       description="Count encoder operations per vector with the ITU-T STL 2009 weights "
+                                   "(add, multiply, move = 1; branch = 4), every search stage included, "
+                                   "and the WMOPS at a given vector rate.")
+    p.add_argument("--quantizers", default="rvq,avq,pvq,scq,vq", help="comma-separated methods (default: all)")
+    p.add_argument("--dim", type=int, default=16, help="vector dimension (default: 16, the LSF order)")
+    p.add_argument("--bits", type=int, default=16, help="bits per vector (default: 16)")
+    p.add_argument("--beam", type=int, default=0, help="beam width for rvq/avq (default: their own, 1 and 8)")
+    p.add_argument("--rate", type=float, default=50.0, help="vectors per second (default: 50, one per 20 ms)")
+    p.set_defaults(func=_cmd_complexity)
+
+    p = sub.add_parser("prepare", help="convert a speech corpus to 16 kHz and extract LSF features",
+                       description="Convert every audio file of SOURCE to 16 kHz mono FLAC under OUT/audio, "
+                                   "write OUT/manifest.csv (path, duration, speaker, language, split) with a "
+                                   "speaker-disjoint train/valid split, and LSF features OUT/features/lsf_*.npy "
+                                   "computed with the codec's own analysis. Interrupted runs resume; unreadable "
+                                   "files are listed in OUT/skipped.txt. SOURCE 'demo' installs (apt-get) and "
+                                   "uses the demo corpus of DESIGN.md; any other SOURCE is a folder whose first "
+                                   "sub-folder level names the speaker (LibriSpeech, VCTK layouts).")
+    p.add_argument("source", help="'demo' or a folder of audio files")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
+    p.add_argument("--valid-fraction", type=float, default=0.15,
+                   help="share of audio held out as whole validation speakers (default: 0.15)")
+    p.add_argument("--keep-silence", action="store_true", help="keep silent frames in the features")
+    p.add_argument("--keep-duplicates", action="store_true", help="keep byte-identical duplicate files")
+    p.set_defaults(func=_cmd_prepare)
+
+    p = sub.add_parser("train", help="train envelope quantizers (LightningCLI) or export them to a model file",
+                       add_help=False,
+                       description="vqcodec train fit --config recipes/avq16.yaml  (LightningCLI: fit, validate; "
+                                   "--help lists every option)\n"
+                                   "vqcodec train export CKPT [CKPT ...] --out model.npz\n"
+                                   "vqcodec train spectrum MODEL --corpus DIR --out model.npz  (entropy model)")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="LightningCLI arguments (fit --help), or export ...")
+    p.set_defaults(func=_cmd_train)

@@ -1,0 +1,175 @@
+"""The envelope coder: 16-bit quantization of mean-removed, sensitivity-weighted LSF vectors.
+
+- The training set's mean LSF vector is subtracted (a fixed predictor every
+  method profits from).
+- Each LSF error is weighted by that LSF's spectral sensitivity
+  (``sensitivity_weights``), in the search here and in training, so the
+  codebooks minimize an error that tracks spectral distortion.
+- Decoded LSFs are made stable (ordered, 50 Hz apart) before anything uses them.
+- With ``packet_frames`` > 1, frame t > 0 of a packet is predicted from the
+  previous *decoded* frame (closed loop, per-LSF coefficients rho) and only the
+  residual is quantized, with a second set of codebooks; frame 0 is coded on
+  its own, so a lost packet never corrupts the envelope of the next one.
+
+``closed_loop_step`` is the one closed-loop step: the encoder, the decoder and
+training (``codec.train``) all go through it, so the quantizer is trained on
+exactly what the decoder reconstructs. The arrays come from the model file
+(``codec.model``); training builds the same object from its torch modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..dsp import lsf as lsf_ops
+from . import search
+
+
+def sensitivity_weights(lsf: np.ndarray) -> np.ndarray:
+    """Laroia et al.'s inverse-harmonic-mean weights 1/(w_i - w_{i-1}) + 1/(w_{i+1} - w_i).
+
+    Closely spaced LSFs mark spectral peaks, where an LSF error changes the log
+    spectrum most, so they get larger weights. Normalized to mean 1 per vector.
+
+    Parameters
+    ----------
+    lsf : ndarray, shape (..., p), radians, ascending
+
+    Returns
+    -------
+    ndarray, shape (..., p), the dtype of ``lsf``
+    """
+    lsf = np.asarray(lsf)
+    edges = np.concatenate([np.zeros_like(lsf[..., :1]), lsf, np.full_like(lsf[..., :1], np.pi)], -1)
+    gaps = np.maximum(np.diff(edges, axis=-1), lsf.dtype.type(1e-3))
+    w = 1.0 / gaps[..., :-1] + 1.0 / gaps[..., 1:]
+    return w / w.mean(-1, keepdims=True)
+
+
+def closed_loop_step(decoded_residual: np.ndarray, prediction: np.ndarray | float, mean: np.ndarray) -> np.ndarray:
+    """The closed-loop step: a frame's decoded residual plus its prediction, stabilized as the decoder
+    outputs it, returned mean-removed: the next frame's predictor state. float32 (frames, 16)."""
+    raw = decoded_residual + prediction + mean
+    return lsf_ops.stabilize(raw.astype(np.float64)).astype(np.float32) - mean
+
+
+@dataclass
+class Stage:
+    """The codebooks of one quantizer (16 bits, M codebooks) and how to search them."""
+
+    method: str                      # vq, rvq, avq, pvq, scq
+    books: list[np.ndarray]          # M arrays (K, d_m), float32
+    beam: int
+
+    @property
+    def codebook_sizes(self) -> list[int]:
+        return [len(b) for b in self.books]
+
+    def encode(self, x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return search.search(self.method, x, self.books, beam=self.beam, weights=weights)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        return search.reconstruct(self.method, codes, self.books)
+
+
+class EnvelopeCoder:
+    """LSF vectors (frames, 16) in radians <-> codes (frames, M), numpy only.
+
+    Parameters
+    ----------
+    stages : list of Stage
+        The memoryless quantizer, then (when ``packet_frames`` > 1) the one for
+        prediction residuals; same number of codebooks.
+    mean, rho : ndarray, shape (16,)
+        Mean LSF vector and per-LSF prediction coefficients (float32).
+    packet_frames : int
+        Frames per packet; prediction restarts at each packet. 1 = memoryless.
+    weighted : bool
+        Sensitivity-weighted search (True) or plain squared error.
+    """
+
+    def __init__(self, stages: list[Stage], mean: np.ndarray, rho: np.ndarray, *, packet_frames: int = 1,
+                 weighted: bool = True):
+        if packet_frames > 1 and (len(stages) < 2 or len(stages[1].books) != len(stages[0].books)):
+            raise ValueError("packets of more than one frame need a predictive quantizer of the same shape")
+        self.stages = stages
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.rho = np.asarray(rho, dtype=np.float32)
+        self.packet_frames = packet_frames
+        self.weighted = weighted
+
+    @property
+    def codebook_sizes(self) -> list[int]:
+        return self.stages[0].codebook_sizes
+
+    def stage(self, t: int) -> Stage:
+        """The quantizer for frame ``t`` of a packet."""
+        return self.stages[0] if t == 0 else self.stages[1]
+
+    def prediction(self, t: int, previous: np.ndarray | None) -> np.ndarray | float:
+        """Prediction of frame ``t`` of a packet from the previous decoded, mean-removed frame."""
+        return 0.0 if t == 0 else self.rho * previous
+
+    def reconstruct(self, decoded_residual: np.ndarray, prediction: np.ndarray | float) -> np.ndarray:
+        """``closed_loop_step`` with this coder's mean."""
+        return closed_loop_step(decoded_residual, prediction, self.mean)
+
+    def weights(self, lsf: np.ndarray) -> np.ndarray | None:
+        return sensitivity_weights(lsf) if self.weighted else None
+
+    def encode(self, lsf: np.ndarray) -> np.ndarray:
+        """LSFs (frames, 16), radians -> codes (frames, M), int64."""
+        packets, frames = self._packets(np.asarray(lsf, dtype=np.float32) - self.mean)
+        codes, previous = [], None
+        for t in range(packets.shape[1]):
+            target = packets[:, t]
+            prediction = self.prediction(t, previous)
+            codes.append(self.stage(t).encode(target - prediction, self.weights(target + self.mean)))
+            previous = self.reconstruct(self.stage(t).decode(codes[-1]), prediction)
+        return np.stack(codes, 1).reshape(-1, codes[0].shape[-1])[:frames]
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Codes (frames, M) -> stable LSFs (frames, 16) in radians, float64."""
+        codes = np.asarray(codes)
+        sizes = np.array(self.codebook_sizes)
+        if codes.ndim != 2 or codes.shape[1] != len(sizes):
+            raise ValueError(f"codes must have shape (frames, {len(sizes)}), got {codes.shape}")
+        if ((codes < 0) | (codes >= sizes)).any():
+            raise ValueError(f"codes out of range for codebook sizes {list(sizes)}")
+        packets, frames = self._packets(codes.astype(np.int64))
+        decoded, previous = [], None
+        for t in range(packets.shape[1]):
+            previous = self.reconstruct(self.stage(t).decode(packets[:, t]), self.prediction(t, previous))
+            decoded.append(previous)
+        return (np.stack(decoded, 1).reshape(-1, self.mean.shape[0]) + self.mean)[:frames].astype(np.float64)
+
+    def _packets(self, frames: np.ndarray) -> tuple[np.ndarray, int]:
+        """(frames, C) -> (packets, packet_frames, C), the last packet padded by repeating its last row."""
+        n, p = frames.shape[0], self.packet_frames
+        pad = -n % p
+        if pad:
+            frames = np.concatenate([frames, np.repeat(frames[-1:], pad, 0)])
+        return frames.reshape(-1, p, frames.shape[-1]), n
+
+    # ------------------------------------------------------------------ model file
+    CONFIG_KEYS = ("method", "bits", "options", "weighted", "packet_frames")
+
+    @classmethod
+    def from_state(cls, config: dict, state: dict[str, np.ndarray]) -> EnvelopeCoder:
+        """The coder of a model-file entry: ``config`` (method, bits, options, weighted,
+        packet_frames) and arrays named as the training module's state dict."""
+        method, options = config["method"], dict(config.get("options") or {})
+        beam = int(options.get("beam", search.DEFAULT_BEAM[method]))
+        stages = []
+        for prefix in ("quantizer", "predictive"):
+            books = []
+            while f"{prefix}.codebooks.{len(books)}.entries" in state:
+                books.append(np.asarray(state[f"{prefix}.codebooks.{len(books)}.entries"], dtype=np.float32))
+            if books:
+                stages.append(Stage(method, books, beam))
+        if not stages:
+            raise ValueError("no codebooks in this model entry")
+        return cls(stages, state["mean"], state["rho"], packet_frames=int(config["packet_frames"]),
+                   weighted=bool(config["weighted"]))

@@ -1,0 +1,98 @@
+"""Rate control: how many bits each frame's spectrum may use, and the gain that spends them.
+
+Every packet has a fixed size (``codec.modes``); its range-coder capacity,
+less the side information of its frames and a margin for the coder's
+termination, is shared equally by its frames. ``rate_loop`` then picks, for
+all frames at once, the finest gain whose estimated spectrum cost fits; the
+encoder range codes the packet and, in the rare case the estimate was
+optimistic and it overflows, ``recode_coarser`` moves that packet's frames one
+gain step coarser and it tries again (SILENT frames code no spectrum, so this
+ends).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import bitstream
+from .noise_filling import noise_index
+from .side_info import side_bits
+from .spectrum import GAIN_BITS, SILENT, Shaping, gain_value, level_index, quantize
+
+RANGE_CODER_MARGIN = 24   # bits per packet kept for the range coder's termination and table rounding
+
+
+def frame_budgets(frames: int, packet_frames: int, bitrate: float, field_sizes: tuple[int, ...]) -> np.ndarray:
+    """Bits each frame's spectrum may use: its packet's range-coder capacity, less the side
+    information (alphabet sizes ``field_sizes``) and a margin, shared equally by the packet's frames."""
+    side = side_bits(field_sizes)
+    counts = bitstream.packet_frame_counts(frames, packet_frames)
+    sizes = bitstream.packet_sizes(frames, packet_frames, bitrate)
+    return np.concatenate([np.full(n, (32 * bitstream.payload_words(size) - RANGE_CODER_MARGIN) / n - side)
+                           for size, n in zip(sizes, counts)])
+
+
+@dataclass
+class FrameCode:
+    """Coded spectra: side information (frames,), integers and their context classes (frames, N)."""
+
+    gain: np.ndarray
+    level: np.ndarray
+    noise: np.ndarray
+    q: np.ndarray
+    classes: np.ndarray
+
+
+def _quantized(weighted: np.ndarray, offset: np.ndarray, gain: np.ndarray, model):
+    """y, q, level and classes of weighted spectra (frames, N) at gain indices (frames,);
+    ``offset`` is the model's context offset of the frames' shapes."""
+    y = weighted / gain_value(gain).astype(weighted.dtype)[:, None]
+    y[gain == SILENT] = 0.0
+    q = quantize(y, model.max_symbol)
+    level = level_index(y)
+    return y, q, level, model.classes(level, None, offset=offset)
+
+
+def _cost(q: np.ndarray, classes: np.ndarray, gain: np.ndarray, model) -> np.ndarray:
+    return np.where(gain == SILENT, 0.0, model.bits(classes, q))
+
+
+def code_at_gain(spectrum: np.ndarray, shaping: Shaping, gain: np.ndarray, model) -> tuple[FrameCode, np.ndarray]:
+    """Quantize every frame at its gain index; also returns the spectrum's cost in bits (frames,)."""
+    gain = np.asarray(gain, dtype=np.int64)
+    y, q, level, classes = _quantized(spectrum * shaping.weights, model.context_offset(shaping.shape), gain, model)
+    return FrameCode(gain, level, noise_index(y, q), q, classes), _cost(q, classes, gain, model)
+
+
+def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, model) -> FrameCode:
+    """The finest gain per frame whose estimated spectrum cost fits ``budgets`` (bits, per frame).
+
+    Bisection over the gain indices, all frames at once: the cost falls
+    (almost always monotonically) as the gain grows; SILENT when nothing fits.
+    """
+    frames = spectrum.shape[0]
+    weighted = spectrum * shaping.weights
+    offset = model.context_offset(shaping.shape)
+    # The search runs in float32 (twice as fast); the final coding, whose classes the decoder
+    # must reproduce exactly, in float64.
+    weighted32, offset32 = weighted.astype(np.float32), offset.astype(np.float32)
+    lo = np.zeros(frames, dtype=np.int64)
+    hi = np.full(frames, SILENT, dtype=np.int64)
+    for _ in range(GAIN_BITS):
+        mid = (lo + hi) // 2
+        _, q, _, classes = _quantized(weighted32, offset32, mid, model)
+        fits = _cost(q, classes, mid, model) <= budgets
+        hi = np.where(fits, mid, hi)
+        lo = np.where(fits, lo, mid + 1)
+    y, q, level, classes = _quantized(weighted, offset, lo, model)
+    return FrameCode(lo, level, noise_index(y, q), q, classes)
+
+
+def recode_coarser(code: FrameCode, rows: slice, spectrum: np.ndarray, shaping: Shaping, model) -> None:
+    """Re-code frames ``rows`` of ``code`` one gain step coarser, in place (their packet overflowed)."""
+    gain = np.minimum(code.gain[rows] + 1, SILENT)
+    recoded, _ = code_at_gain(spectrum[rows], shaping.rows(rows), gain, model)
+    for field in ("gain", "level", "noise", "q", "classes"):
+        getattr(code, field)[rows] = getattr(recoded, field)

@@ -1,0 +1,70 @@
+"""The side information of a frame, and how it is coded: every value equally likely.
+
+Per frame, before any spectrum, a packet carries (in this order)::
+
+    envelope codes   one index per codebook of the envelope quantizer (4 x 4 bits)
+    gain             7 bits (codec.coding.spectrum; SILENT = no spectrum coded)
+    level            4 bits, the entropy model's context (codec.coding.spectrum)
+    noise level      3 bits (codec.coding.noise_filling)
+
+Each field is uniform over its alphabet (exactly log2(size) bits); consecutive
+fields are merged into mixed-radix symbols so a packet needs one or two range
+coder calls instead of one per field.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import constriction
+import numpy as np
+
+from .noise_filling import NOISE_BITS
+from .spectrum import GAIN_BITS, LEVEL_BITS
+
+UNIFORM_LIMIT = 1 << 24   # largest alphabet of constriction's Uniform model
+
+
+@functools.lru_cache(maxsize=8)
+def _field_groups(sizes: tuple[int, ...]) -> list[list[int]]:
+    """Consecutive fields merged while the product of their sizes stays within UNIFORM_LIMIT."""
+    groups, product = [[]], 1
+    for f, size in enumerate(sizes):
+        if groups[-1] and product * size > UNIFORM_LIMIT:
+            groups.append([])
+            product = 1
+        groups[-1].append(f)
+        product *= size
+    return groups
+
+
+def field_sizes(codebook_sizes) -> tuple[int, ...]:
+    """Alphabet sizes of a frame's side information: envelope codes, gain, level, noise level."""
+    return (*(int(k) for k in codebook_sizes), 2 ** GAIN_BITS, 2 ** LEVEL_BITS, 2 ** NOISE_BITS)
+
+
+def side_bits(sizes: tuple[int, ...]) -> float:
+    """Bits a frame's side information takes."""
+    return float(np.log2(sizes).sum())
+
+
+def encode_fields(encoder, columns: np.ndarray, sizes: tuple[int, ...]) -> None:
+    """Append ``columns`` (n, F): F fields per frame with alphabet sizes ``sizes``."""
+    columns = np.asarray(columns, dtype=np.int64)
+    for group in _field_groups(sizes):
+        combined, stride = np.zeros(len(columns), dtype=np.int64), 1
+        for f in group:
+            combined += columns[:, f] * stride
+            stride *= sizes[f]
+        encoder.encode(combined.astype(np.int32), constriction.stream.model.Uniform(stride))
+
+
+def decode_fields(decoder, count: int, sizes: tuple[int, ...]) -> np.ndarray:
+    """The inverse of :func:`encode_fields`: (count, F)."""
+    out = np.zeros((count, len(sizes)), dtype=np.int64)
+    for group in _field_groups(sizes):
+        stride = int(np.prod([sizes[f] for f in group]))
+        combined = decoder.decode(constriction.stream.model.Uniform(stride), count).astype(np.int64)
+        for f in group:
+            combined, out[:, f] = np.divmod(combined, sizes[f])
+    return out

@@ -1,0 +1,126 @@
+"""The decoder: packets -> 16 kHz audio, a chunk of whole packets at a time.
+
+Per chunk: each packet's checksum is verified and its side information and
+spectra range decoded; packets that fail are concealed
+(``codec.concealment``); the envelope codes are decoded to stable LSFs, which
+give the spectral shaping and the entropy model's contexts; the spectra are
+dequantized with noise filling, inverse transformed and overlap-added; the
+postfilter stage (``codec.postfilter``) sees the result before it is output.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import constriction
+import numpy as np
+
+from .coding import bitstream, side_info, spectrum
+from .coding.bitstream import Header, PacketLayout
+from .coding.entropy import SpectrumModel
+from .coding.envelope import EnvelopeCoder
+from .concealment import Concealment
+from .dsp import framing, lpc, mdct
+from .encoder import chunk_frames
+from .io.audio import fit_blocks, resample_blocks
+from .modes import mode
+from .postfilter import FrameContext, Postfilter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DecodedStream:
+    """A stream being decoded: its header, lengths, and the audio as an iterator of 16 kHz blocks."""
+
+    header: Header
+    length: int                  # samples at 16 kHz the blocks add up to
+    original_length: int         # samples at the original rate (shorter when the stream was truncated)
+    blocks: Iterator[np.ndarray]
+
+    def output(self, *, original_rate: bool = False) -> tuple[int, int, Iterator[np.ndarray]]:
+        """(rate, length, blocks) of the decoded audio, resampled (streaming) to the input's
+        original rate and length on request; blocks are float32 within [-1, 1]."""
+        if not original_rate or self.header.sample_rate == framing.SAMPLE_RATE:
+            return framing.SAMPLE_RATE, self.length, self.blocks
+        rate = self.header.sample_rate
+        resampled = fit_blocks(resample_blocks(self.blocks, framing.SAMPLE_RATE, rate), self.original_length)
+        return rate, self.original_length, (np.clip(b, -1.0, 1.0) for b in resampled)
+
+
+class Decoder:
+    """Decodes the packets of one stream in order, chunk by chunk (it keeps the concealment
+    memory and the overlap-add tail between chunks)."""
+
+    def __init__(self, header: Header, envelope: EnvelopeCoder, model: SpectrumModel, postfilter: Postfilter | None):
+        self.header, self.envelope, self.model = header, envelope, model
+        self.postfilter = postfilter
+        self.fields = side_info.field_sizes(envelope.codebook_sizes)
+        self.concealment = Concealment()
+        self.tail = np.zeros(framing.FRAME)
+
+    def blocks(self, payload, layout: PacketLayout, length: int) -> Iterator[np.ndarray]:
+        """Samples [0, length) at 16 kHz, float32 in [-1, 1], a chunk at a time."""
+        pf = self.header.packet_frames
+        chunk = chunk_frames(pf)
+        for start in range(0, layout.frames, chunk):
+            stop = min(layout.frames, start + chunk)
+            first = start // pf
+            count = len(bitstream.packet_frame_counts(stop - start, pf))
+            packets = [layout.packet(payload, p).tobytes() for p in range(first, first + count)]
+            samples = self.chunk(packets, start, stop)
+            lo, hi = framing.output_span(start, stop)
+            a, b = max(lo, 0), min(hi, length)
+            if a < b:
+                yield np.clip(samples[a - lo:b - lo], -1.0, 1.0).astype(np.float32)
+
+    def chunk(self, packets: list[bytes], start: int, stop: int) -> np.ndarray:
+        """Samples ``framing.output_span(start, stop)`` from the packets of frames ``start .. stop - 1``."""
+        pf, frames = self.header.packet_frames, stop - start
+        counts = bitstream.packet_frame_counts(frames, pf)
+        m = len(self.envelope.codebook_sizes)
+        fields = np.zeros((frames, len(self.fields)), dtype=np.int64)
+        good = np.zeros(frames, dtype=bool)
+        decoders: list = []
+        for p, (packet, n) in enumerate(zip(packets, counts)):
+            words = bitstream.open_packet(packet, start // pf + p, self.header.crc)
+            if words is None:
+                decoders.append(None)
+                continue
+            decoder = constriction.stream.queue.RangeDecoder(words)
+            rows = slice(p * pf, p * pf + n)
+            fields[rows] = side_info.decode_fields(decoder, n, self.fields)
+            good[rows] = True
+            decoders.append(decoder)
+        if not good.all():
+            log.warning("%d corrupt packet(s) concealed", sum(d is None for d in decoders))
+        codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
+
+        lsf = self.concealment.envelope(self.envelope.decode(codes), good)
+        shaping = spectrum.shaping(lpc.lsf_to_lpc(lsf))
+        classes = self.model.classes(level, shaping.shape)
+        q = np.zeros((frames, mdct.COEFFICIENTS), dtype=np.int64)
+        for p, (decoder, n) in enumerate(zip(decoders, counts)):
+            if decoder is not None:
+                rows = np.arange(p * pf, p * pf + n)
+                rows = rows[gain[rows] != spectrum.SILENT]
+                q[rows] = self.model.decode(decoder, classes[rows])
+        frame_ids = np.arange(start, stop)
+        spectra = spectrum.dequantize(q, gain, noise, shaping.weights, frame_ids,
+                                      noise_gain=mode(self.header.bitrate).noise_gain)
+        spectra = self.concealment.spectra(spectra, good, frame_ids)
+        samples = self.overlap_add(spectra)
+        if self.postfilter is not None:
+            samples = self.postfilter(samples, FrameContext(lsf, gain, good, self.header.bitrate))
+        return samples
+
+    def overlap_add(self, spectra: np.ndarray) -> np.ndarray:
+        """Samples of ``framing.output_span`` of these frames; keeps the last half-window for the next chunk."""
+        halves = mdct.imdct(spectra).reshape(len(spectra), 2, framing.FRAME)
+        out = halves[:, 0].copy()
+        out[0] += self.tail
+        out[1:] += halves[:-1, 1]
+        self.tail = halves[-1, 1].copy()
+        return out.ravel()

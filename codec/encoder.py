@@ -1,0 +1,101 @@
+"""The encoder: 16 kHz audio -> packets, a chunk of whole packets at a time.
+
+Per frame (``codec.dsp.framing`` places the windows): the MDCT of its block and
+the LPC of its analysis window; the LSFs are quantized by the envelope coder
+(``codec.coding.envelope``) and the *decoded* envelope shapes the spectrum
+(``codec.coding.spectrum``); the rate control picks each frame's gain
+(``codec.coding.rate_control``); each packet is range coded (side information,
+then the spectrum under the trained entropy model) and sealed with its
+checksum (``codec.coding.bitstream``). Every frame depends only on its own
+samples, so cutting a long input into chunks does not change the bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import constriction
+import numpy as np
+
+from .coding import bitstream, rate_control, side_info, spectrum
+from .coding.bitstream import Header
+from .coding.entropy import SpectrumModel
+from .coding.envelope import EnvelopeCoder
+from .dsp import framing, lpc, mdct
+
+CHUNK_FRAMES = 1000               # 20 s of audio per chunk (rounded down to whole packets)
+
+
+def chunk_frames(packet_frames: int) -> int:
+    """Frames per chunk: CHUNK_FRAMES rounded down to whole packets."""
+    return CHUNK_FRAMES - CHUNK_FRAMES % packet_frames
+
+
+def analyze_frames(x: np.ndarray, start: int, stop: int, envelope: EnvelopeCoder, *,
+                   offset: int = 0) -> tuple[np.ndarray, np.ndarray, spectrum.Shaping]:
+    """Frames ``start .. stop - 1`` of a 16 kHz signal of which ``x`` holds samples from ``offset`` on:
+    MDCT spectra (frames, 320), envelope codes (frames, M) and the shaping of the decoded envelope."""
+    n = stop - start
+    segment = framing.segment(x, *framing.analysis_span(start, stop), offset)
+    spectra = mdct.mdct(framing.blocks(segment, framing.MDCT_WINDOW, n))
+    emphasized = lpc.preemphasize(segment)[framing.LPC_OFFSET:]
+    windows = framing.blocks(emphasized, framing.LPC_WINDOW, n)
+    lsf = lpc.lpc_to_lsf(lpc.analyze_frames(windows * lpc.analysis_window()))
+    codes = envelope.encode(lsf)
+    return spectra, codes, spectrum.shaping(lpc.lsf_to_lpc(envelope.decode(codes)))
+
+
+def encode_chunk(x: np.ndarray, start: int, stop: int, header: Header, envelope: EnvelopeCoder,
+                 model: SpectrumModel, *, offset: int = 0) -> bytes:
+    """The packets of frames ``start .. stop - 1`` (``start`` on a packet boundary)."""
+    spectra, codes, shaping = analyze_frames(x, start, stop, envelope, offset=offset)
+    pf = header.packet_frames
+    fields = side_info.field_sizes(envelope.codebook_sizes)
+    code = rate_control.rate_loop(spectra, shaping, rate_control.frame_budgets(stop - start, pf, header.bitrate,
+                                                                               fields), model)
+    packets = []
+    for p, size in enumerate(bitstream.packet_sizes(stop - start, pf, header.bitrate)):
+        rows = slice(p * pf, min(stop - start, (p + 1) * pf))
+        while len(words := _packet_words(codes[rows], code, rows, fields, model)) > bitstream.payload_words(size):
+            rate_control.recode_coarser(code, rows, spectra, shaping, model)
+        packets.append(bitstream.seal_packet(words, size, start // pf + p, header.crc))
+    return b"".join(packets)
+
+
+def _packet_words(codes: np.ndarray, code: rate_control.FrameCode, rows: slice, fields: tuple[int, ...],
+                  model: SpectrumModel) -> np.ndarray:
+    """Range-coder words of one packet: every frame's side information, then the coded spectra."""
+    encoder = constriction.stream.queue.RangeEncoder()
+    side_info.encode_fields(encoder, np.column_stack([codes, code.gain[rows], code.level[rows], code.noise[rows]]),
+                            fields)
+    coded = code.gain[rows] != spectrum.SILENT
+    model.encode(encoder, code.classes[rows][coded], code.q[rows][coded])
+    return encoder.get_compressed()
+
+
+def encode_stream(blocks: Iterable[np.ndarray], header: Header, envelope: EnvelopeCoder,
+                  model: SpectrumModel) -> Iterator[bytes]:
+    """The header, then the packets chunk by chunk, of 16 kHz audio arriving in blocks of any sizes.
+
+    ``header.coded_length`` samples are coded (extra samples are ignored, missing
+    ones count as silence). Memory stays bounded by one chunk plus the largest block.
+    """
+    yield header.pack()
+    frames, length = header.frames, header.coded_length
+    chunk = chunk_frames(header.packet_frames)
+    pending = iter(blocks)
+    buffer, offset, received = np.zeros(0, dtype=np.float32), 0, 0   # buffer = samples [offset, ...)
+    for start in range(0, frames, chunk):
+        stop = min(frames, start + chunk)
+        need = min(framing.analysis_span(start, stop)[1], length)
+        while offset + len(buffer) < need:
+            block = next(pending, None)
+            if block is None:
+                break
+            block = np.asarray(block, dtype=np.float32)[:max(0, length - received)]
+            received += len(block)
+            buffer = block if not len(buffer) else np.concatenate([buffer, block])
+        yield encode_chunk(buffer, start, stop, header, envelope, model, offset=offset)
+        # What the next chunk no longer needs: everything before its first window.
+        drop = min(len(buffer), max(0, framing.analysis_span(stop, stop + 1)[0] - offset))
+        buffer, offset = buffer[drop:], offset + drop

@@ -1,0 +1,82 @@
+"""Spectrum coding: noise shaping, the rate loop and the entropy model's range coding."""
+
+import constriction
+import numpy as np
+
+from codec import lpc, mdct
+from codec.coding import noise_filling, rate_control, spectrum
+from codec.coding.entropy import SpectrumModel
+
+
+def _frames(speech):
+    a = lpc.analyze(speech)
+    spectra = mdct.analyze(speech)[1:len(a) + 1]
+    return spectra, spectrum.shaping(a[:len(spectra)])
+
+
+def test_weights_follow_the_weighted_envelope(speech_lpc):
+    shaping = spectrum.shaping(speech_lpc)
+    assert shaping.weights.shape == (len(speech_lpc), 320) and (shaping.weights > 0).all()
+    np.testing.assert_allclose(shaping.shape.mean(-1), 0, atol=1e-9)
+    flat = spectrum.shaping(np.eye(1, 17))
+    # A(z) = 1: the weight is the de-emphasis 1 / |1 - 0.68 e^-jw|, falling from DC to 8 kHz by 1.68 / 0.32.
+    assert flat.weights[0, 0] > flat.weights[0, -1]
+    np.testing.assert_allclose(flat.weights[0, 0] / flat.weights[0, -1], 1.68 / 0.32, rtol=0.01)
+
+
+def test_rate_loop_fits_each_budget_and_finer_budgets_code_better(speech):
+    spectra, shaping = _frames(speech)
+    model = SpectrumModel.initial()
+    errors = []
+    for budget in (150, 400):
+        code = rate_control.rate_loop(spectra, shaping, np.full(len(spectra), budget), model)
+        coded = code.gain != spectrum.SILENT
+        assert (model.bits(code.classes, code.q)[coded] <= budget).all()
+        decoded = spectrum.dequantize(code.q, code.gain, code.noise * 0, shaping.weights, np.arange(len(spectra)))
+        errors.append(np.sum(((decoded - spectra) * shaping.weights) ** 2))
+    assert errors[1] < errors[0] / 4
+
+
+def test_silent_frames_code_nothing():
+    spectra = np.random.default_rng(0).normal(size=(3, 320))
+    shaping = spectrum.shaping(np.tile(np.eye(1, 17), (3, 1)))
+    code = rate_control.rate_loop(spectra, shaping, np.full(3, -1.0), SpectrumModel.initial())
+    assert (code.gain == spectrum.SILENT).all() and not code.q.any()
+    assert not spectrum.dequantize(code.q, code.gain, code.noise, shaping.weights, np.arange(3)).any()
+
+
+def test_noise_signs_do_not_depend_on_chunking():
+    whole = noise_filling.random_signs(np.arange(100))
+    np.testing.assert_array_equal(whole[40:60], noise_filling.random_signs(np.arange(40, 60)))
+    assert abs(whole.mean()) < 0.02 and set(np.unique(whole)) == {-1.0, 1.0}
+
+
+def test_range_coding_round_trip_and_cost_estimate(rng):
+    model = SpectrumModel.initial()
+    classes = rng.integers(0, 40, size=(4, 320))
+    scale = np.exp2(-2.5 + 0.25 * classes)
+    q = np.clip(np.round(rng.laplace(scale=scale)), -model.max_symbol, model.max_symbol).astype(np.int64)
+    encoder = constriction.stream.queue.RangeEncoder()
+    model.encode(encoder, classes, q)
+    words = encoder.get_compressed()
+    decoded = model.decode(constriction.stream.queue.RangeDecoder(words), classes)
+    np.testing.assert_array_equal(decoded, q)
+    estimate = model.bits(classes, q).sum()
+    assert estimate <= 32 * len(words) <= estimate * 1.01 + 64
+
+
+def test_spectrum_training_skips_unreadable_files(tmp_path, caplog):
+    import logging
+
+    from codec.train.envelope import make_envelope
+    from codec.train.spectrum import corpus_frames
+    from conftest import CLIPS
+
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF junk")
+    envelope = make_envelope("rvq", 16).coder()
+    with caplog.at_level(logging.WARNING):
+        spectra, shaping, counts = corpus_frames([CLIPS[0], broken, tmp_path / "missing.wav"], envelope,
+                                                 progress=False)
+    assert len(counts) == 1 and spectra.shape == shaping.weights.shape
+    assert "skipped 2 unreadable" in caplog.text and "broken.wav" in caplog.text

@@ -1,0 +1,76 @@
+"""Corpus preparation and feature extraction on the real test clips."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from codec import lpc
+from codec.corpus import features, prepare as corpus
+from codec.cli import main
+from conftest import CLIPS, speaker_folder
+
+
+@pytest.fixture(scope="module")
+def speech_folder(tmp_path_factory):
+    """Two 'speakers': the LibriVox reader and the ARCTIC speaker, plus a broken file."""
+    root = speaker_folder(tmp_path_factory.mktemp("corpus"))
+    shutil.copy(CLIPS[0], root / "librivox" / "copy_of_first.wav")   # a byte-identical duplicate
+    (root / "arctic" / "broken.wav").write_bytes(b"RIFF\x00\x00not really a wave file")
+    return root
+
+
+@pytest.fixture(scope="module")
+def prepared(speech_folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("prepared")
+    assert main(["prepare", str(speech_folder), "--out", str(out), "--workers", "1"]) == 0
+    return out
+
+
+def test_manifest_is_speaker_disjoint_and_complete(prepared):
+    entries = corpus.read_manifest(prepared / "manifest.csv")
+    assert len(entries) == len(CLIPS)  # the duplicate and the broken file are left out
+    assert {e.speaker for e in entries} == {"arctic", "librivox"}
+    by_split = {s: {e.speaker for e in entries if e.split == s} for s in ("train", "valid")}
+    assert by_split["train"] and by_split["valid"] and not by_split["train"] & by_split["valid"]
+    for e in entries:
+        assert (prepared / e.path).exists() and e.duration > 2
+    assert "broken.wav" in (prepared / "skipped.txt").read_text()
+
+
+def test_features_are_the_codecs_analysis(prepared):
+    train = features.load(prepared / "features", "train")
+    valid = features.load(prepared / "features", "valid")
+    assert isinstance(train, np.memmap) and train.shape[1] == 16 and train.dtype == np.float32
+    assert len(train) > 100 and len(valid) > 100
+    assert (np.diff(train, axis=1) > 0).all()
+    # Exactly the codec's own analysis of the converted files, in manifest order.
+    entries = corpus.read_manifest(prepared / "manifest.csv")
+    direct = np.concatenate([features.lsf_of_file(prepared / e.path) for e in entries if e.split == "valid"])
+    np.testing.assert_array_equal(valid, direct)
+
+
+def test_silence_is_dropped(tmp_path):
+    import soundfile as sf
+
+    wav = np.concatenate([np.zeros(16000), sf.read(CLIPS[1])[0], np.zeros(16000)])
+    sf.write(tmp_path / "padded.wav", wav, 16000)
+    kept = features.lsf_of_file(tmp_path / "padded.wav")
+    every = features.lsf_of_file(tmp_path / "padded.wav", drop_silence=False)
+    assert len(every) == lpc.num_frames(len(wav))
+    assert len(every) - len(kept) >= 95  # two seconds of digital silence, 100 frames minus edges
+
+
+def test_rerun_resumes_without_converting_again(speech_folder, prepared):
+    stamp = {p: p.stat().st_mtime_ns for p in (prepared / "audio").rglob("*.flac")}
+    assert main(["prepare", str(speech_folder), "--out", str(prepared), "--workers", "1"]) == 0
+    assert stamp == {p: p.stat().st_mtime_ns for p in (prepared / "audio").rglob("*.flac")}
+
+
+def test_bad_source_is_a_one_line_error(tmp_path, capsys):
+    assert main(["prepare", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["prepare", str(empty), "--out", str(tmp_path / "o")]) == 2
+    assert "no audio files" in capsys.readouterr().err
