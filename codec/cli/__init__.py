@@ -13,8 +13,9 @@ import argparse
 import logging
 import sys
 
+from .. import __version__
 from . import coding, evaluation, training
-from .common import CommandError
+from .common import CommandError, interrupt_on_sigterm, single_threaded_numerics
 
 log = logging.getLogger("vqcodec")
 
@@ -25,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Wideband speech codec with trained vector-quantized LSF envelopes.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version",
+                        version=f"vqcodec {__version__} (.vqc stream format 1, model file format 3)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in (coding, evaluation, training):
         group.add_parsers(sub)
@@ -32,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    single_threaded_numerics()
+    interrupt_on_sigterm()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "train":
@@ -49,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as err:
         print(f"vqcodec {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"vqcodec {args.command}: interrupted; no partial output was left", file=sys.stderr)
+        return 130
+    except BrokenPipeError:      # the reader of our standard output went away (| head)
+        sys.stderr.close()
+        return 141
     return 0
 
 

@@ -1,4 +1,10 @@
-"""``vqcodec encode``, ``decode`` and ``info``: files and folders, in parallel, with one-line errors."""
+"""``vqcodec encode``, ``decode`` and ``info``: files, folders and pipes, with one-line errors.
+
+A folder job checks every output name before any work (two inputs never write
+one output), codes files in parallel worker processes (numerics single-threaded
+in each: parallelism is across files), reports a bad file in one line and goes
+on with the others, and ends with a one-line summary.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,16 @@ import argparse
 import logging
 import os
 import sys
+import time
 
-from .common import CommandError, load_codec
+from .common import CommandError, load_codec, worker_init
 
 log = logging.getLogger("vqcodec")
+LONG_FILE_SECONDS = 60.0       # a single input longer than this gets a progress bar
 
 
 def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: str, job) -> list:
-    """Run ``job(codec, src, dst, args)`` over SRC -> DST (files or mirrored folders), in parallel, with a bar."""
+    """Run ``job(codec, src, dst, args, progress)`` over SRC -> DST (files, mirrored folders or ``-``)."""
     import contextlib
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -21,88 +29,153 @@ def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: 
 
     from tqdm import tqdm
 
-    from ..io.files import pair_paths
+    from ..io.files import STDIO, pair_paths
 
-    src, dst = Path(args.src), Path(args.dst)
-    try:
-        pairs = pair_paths(src, dst, suffixes, new_suffix)
-    except FileNotFoundError as err:
-        raise CommandError(str(err)) from None
-    if not pairs:
-        raise CommandError(f"{src}: no input files ({', '.join(suffixes)})")
-    existing = [d for _, d in pairs if d.exists()]
-    if existing and not args.force:
-        raise CommandError(f"{existing[0]} exists ({len(existing)} output(s) would be overwritten); pass --force")
-    for _, d in pairs:
-        d.parent.mkdir(parents=True, exist_ok=True)
+    if not args.src or not args.dst:
+        raise CommandError("empty file name (give a file, a folder or - for standard input/output)")
+    if STDIO in (args.src, args.dst):
+        if args.dst != STDIO and Path(args.dst).is_dir():
+            raise CommandError(f"{args.dst} is a folder; name an output file for standard input")
+        pairs = [(args.src, args.dst)]
+    else:
+        try:
+            pairs = pair_paths(Path(args.src), Path(args.dst), suffixes, new_suffix)
+        except (FileNotFoundError, FileExistsError) as err:
+            raise CommandError(str(err)) from None
+        if not pairs:
+            raise CommandError(f"{args.src}: no input files ({', '.join(suffixes)})")
+        existing = [d for _, d in pairs if os.path.lexists(d)]
+        if existing and not args.force:
+            raise CommandError(f"{existing[0]} exists ({len(existing)} output(s) would be overwritten); pass --force")
+        for folder in sorted({d.parent for _, d in pairs}):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise CommandError(f"{folder}: cannot create the output folder ({err.strerror or err})") from None
     load_codec(args.model)   # a bad model is one error, not one per file
+    args.single_file = len(pairs) == 1
+    start = time.perf_counter()
     results, failures = [], []
     workers = max(1, min(args.workers, len(pairs)))
-    # Spawned, not forked: a fork of a process that has started torch's threads can hang.
-    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1
-            else contextlib.nullcontext())
-    with pool, tqdm(total=len(pairs), unit="file", disable=len(pairs) == 1 or args.quiet) as bar:
+    # Spawned, not forked (a fork of a process whose BLAS threads run can hang); workers die with the parent.
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init)
+            if workers > 1 else contextlib.nullcontext())
+    with pool, tqdm(total=len(pairs), unit="file", disable=len(pairs) == 1 or args.quiet, leave=False) as bar:
         if workers == 1:
             outcomes = (_try(job, s, d, args) for s, d in pairs)
         else:
             outcomes = pool.map(_try, [job] * len(pairs), *zip(*pairs), [args] * len(pairs), chunksize=4)
-        for (s, _), (ok, value) in zip(pairs, outcomes):
-            (results if ok else failures).append((s, value))
+        for (s, d), (ok, value) in zip(pairs, outcomes):
+            (results if ok else failures).append((s, d, value) if not ok else (s, value))
             bar.update()
-    messages = [m if m.startswith(str(s)) else f"{s}: {m}" for s, m in failures]
+    # A message about the output names the output; any other names the input.
+    messages = [m if m.startswith((str(s), str(d))) else f"{s}: {m}" for s, d, m in failures]
     if len(pairs) == 1 and failures:
         raise CommandError(messages[0])
     for message in messages:
         log.error("%s", message)
+    if len(pairs) > 1 and not args.quiet:
+        seconds = sum(r[1][1] for r in results)
+        print(f"vqcodec {args.command}: {len(results)} of {len(pairs)} file(s) done, {seconds:.1f} s of audio, "
+              f"{sum(r[1][0] for r in results):,} bytes written in {time.perf_counter() - start:.1f} s"
+              + (f"; {len(failures)} failed (listed above)" if failures else ""), file=sys.stderr)
     if failures:
         raise CommandError(f"{len(failures)} of {len(pairs)} file(s) failed (listed above)")
     return results
 
 
 def _try(job, src, dst, args):
-    from ..io.audio import AudioError
+    """(True, (bytes written, seconds of audio)) or (False, one-line reason): never a traceback."""
     from ..coding.bitstream import BitstreamError
+    from ..io.audio import AudioError
 
     try:
         return True, job(load_codec(args.model), src, dst, args)
-    except (AudioError, BitstreamError, FileExistsError, OSError, ValueError) as err:
+    except (AudioError, BitstreamError, OSError, ValueError) as err:
         return False, str(err)
 
 
-def _encode_job(codec, src, dst, args):
-    from ..io.files import encode_file
+def _progress(src, args, seconds: float | None, rate: int):
+    """A progress callback (samples done at ``rate``) for a single long file, or None."""
+    if args.quiet or not args.single_file or seconds is None or seconds < LONG_FILE_SECONDS:
+        return None
+    from tqdm import tqdm
 
-    return encode_file(src, dst, bitrate=args.bitrate, quantizer=args.quantizer, codec=codec, force=args.force)
+    bar = tqdm(total=round(seconds, 1), unit="s", desc=str(src), leave=False)
+    return lambda samples: bar.update(round(samples / rate, 1) - bar.n)
+
+
+def _encode_job(codec, src, dst, args):
+    import soundfile as sf
+
+    from ..io.files import STDIO, encode_file
+
+    seconds, rate = None, 16000
+    if src != STDIO:
+        try:
+            info = sf.info(str(src))
+            seconds, rate = info.duration, info.samplerate
+        except (sf.LibsndfileError, RuntimeError):
+            pass   # encode_file gives the one-line error
+    size = encode_file(src, dst, bitrate=args.bitrate, quantizer=args.quantizer, codec=codec, force=args.force,
+                       progress=_progress(src, args, seconds, rate))
+    return size, seconds or 0.0
 
 
 def _decode_job(codec, src, dst, args):
-    from ..io.files import decode_file
+    from pathlib import Path
+
+    from ..coding import bitstream
+    from ..io.files import STDIO, decode_file
 
     loss = {"rate": args.loss, "burst": args.burst, "seed": args.seed} if args.loss else None
-    return decode_file(src, dst, original_rate=args.original_rate, subtype=args.subtype, codec=codec,
-                       force=args.force, loss=loss)
+    seconds, rate = None, 16000
+    if src != STDIO:
+        try:
+            with open(src, "rb") as handle:
+                header = bitstream.Header.unpack(handle.read(bitstream.HEADER_BYTES))
+            seconds = header.length / header.sample_rate
+            rate = header.sample_rate if args.original_rate else rate
+        except (OSError, bitstream.BitstreamError):
+            pass   # decode_file gives the one-line error
+    duration = decode_file(src, dst, original_rate=args.original_rate, subtype=args.subtype, codec=codec,
+                           force=args.force, loss=loss, postfilter=not args.no_postfilter,
+                           progress=_progress(src, args, seconds, rate))
+    size = Path(dst).stat().st_size if dst != STDIO else 0
+    return size, duration
 
 
 def _cmd_encode(args: argparse.Namespace) -> None:
     from ..io.audio import AUDIO_SUFFIXES
-    from ..coding.bitstream import BITRATES
-    from ..io.files import STREAM_SUFFIX
+    from ..io.files import STDIO, STREAM_SUFFIX
+    from ..modes import BITRATES
 
     if args.bitrate not in BITRATES:
         raise CommandError(f"bitrate {args.bitrate:g} not supported; choose from "
                            f"{', '.join(f'{b:g}' for b in BITRATES)}")
     results = _run_files(args, AUDIO_SUFFIXES, STREAM_SUFFIX, _encode_job)
-    if len(results) == 1 and not args.quiet:
-        print(f"{args.dst}: {results[0][1]} bytes")
+    if len(results) == 1 and not args.quiet and args.dst != STDIO:
+        print(f"{args.dst}: {results[0][1][0]:,} bytes", file=sys.stderr)
 
 
 def _cmd_decode(args: argparse.Namespace) -> None:
-    from ..io.files import STREAM_SUFFIX
-    from ..channel import loss_pattern
+    import math
 
+    from ..channel import loss_pattern
+    from ..io.files import STDIO, STREAM_SUFFIX, output_format
+    from ..io.audio import AudioError
+
+    if not (math.isfinite(args.loss) and math.isfinite(args.burst)):
+        raise CommandError("--loss and --burst must be finite numbers")
+    if args.seed < 0:
+        raise CommandError(f"--seed must be 0 or more, got {args.seed}")
     try:
         loss_pattern(0, args.loss, burst=args.burst)
-    except ValueError as err:
+        if args.dst != STDIO and not os.path.isdir(args.src) and not os.path.isdir(args.dst):
+            output_format(args.dst, args.subtype)      # a bad output name or subtype is one line, up front
+        elif args.subtype is not None:
+            output_format("out.wav", args.subtype)
+    except (ValueError, AudioError) as err:
         raise CommandError(str(err)) from None
     _run_files(args, (STREAM_SUFFIX,), ".wav", _decode_job)
 
@@ -123,27 +196,30 @@ def _cmd_info(args: argparse.Namespace) -> None:
         print(f"{path}: vqcodec stream, {h.quantizer} envelope, {h.bitrate:g} kbit/s nominal, "
               f"{info.kbps:.2f} kbit/s measured, {info.seconds:.2f} s, {h.sample_rate} Hz original, "
               f"model {h.model_id}, {info.packets}/{info.packets_expected} packets "
-              f"({h.packet_frames} frames each), {info.corrupt_packets} corrupt")
+              f"({h.packet_frames} frames each), {info.corrupt_packets} failing their checksum")
     if failed:
         raise CommandError(f"{failed} of {len(args.files)} file(s) are not readable vqcodec streams")
 
 
 def _add_file_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model file (default: the shipped model in codec/pretrained/)")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--force", action="store_true", help="replace existing outputs (regular files only)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="parallel processes for folders (default: all cores)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+                   help="parallel processes for folders, one file each (default: all cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary")
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("encode", help="encode audio files to .vqc streams",
-                       description="Encode SRC (an audio file, or a folder searched recursively) to DST (a .vqc "
-                                   "file, or a folder mirroring SRC). Any rate and channel count is accepted; "
-                                   "audio is downmixed and resampled to 16 kHz, and the original rate and length "
-                                   "are kept in the header. Outputs appear only when complete.")
-    p.add_argument("src", help="input audio file or folder")
-    p.add_argument("dst", help="output .vqc file or folder")
+    p = sub.add_parser("encode", help="encode audio to .vqc streams (files, folders, or - for a pipe)",
+                       description="Encode SRC (an audio file, a folder searched recursively, or - for standard "
+                                   "input) to DST (a .vqc file, a folder mirroring SRC, or - for standard output). "
+                                   "Any rate and channel count soundfile reads is accepted; audio is downmixed and "
+                                   "resampled to 16 kHz, and the original rate and length are kept in the header. "
+                                   "Outputs appear only when complete.",
+                       epilog="examples: vqcodec encode talk.flac talk.vqc --bitrate 9.6;  "
+                              "sox in.wav -t wav - | vqcodec encode - - | vqcodec decode - out.wav")
+    p.add_argument("src", help="input audio file, folder, or - (standard input)")
+    p.add_argument("dst", help="output .vqc file, folder, or - (standard output)")
     p.add_argument("--bitrate", type=float, default=13.2,
                    help="kbit/s: 8, 9.6, 13.2, 16.4, 24.4 or 32 (default: 13.2)")
     p.add_argument("--quantizer", default="avq", choices=("rvq", "avq", "pvq", "scq"),
@@ -151,15 +227,21 @@ def add_parsers(sub) -> None:
     _add_file_options(p)
     p.set_defaults(func=_cmd_encode)
 
-    p = sub.add_parser("decode", help="decode .vqc streams to audio",
-                       description="Decode SRC (a .vqc file, or a folder searched recursively) to DST (an audio "
-                                   "file whose suffix picks the format, or a folder of .wav files). Corrupt "
-                                   "packets are concealed with a warning; a stream of another model is an error.")
-    p.add_argument("src", help="input .vqc file or folder")
-    p.add_argument("dst", help="output audio file or folder")
+    p = sub.add_parser("decode", help="decode .vqc streams to audio (files, folders, or - for a pipe)",
+                       description="Decode SRC (a .vqc file, a folder searched recursively, or - for standard "
+                                   "input) to DST (an audio file whose suffix picks the format: .wav, .flac, "
+                                   ".ogg, .aiff, ...; a folder of .wav files; or - for a WAV on standard output). "
+                                   "Corrupt packets are concealed with a warning; a stream of another model is "
+                                   "an error. A WAV too large for 4 GiB is written as RF64.")
+    p.add_argument("src", help="input .vqc file, folder, or - (standard input)")
+    p.add_argument("dst", help="output audio file, folder, or - (standard output, WAV)")
     p.add_argument("--original-rate", action="store_true",
                    help="resample to the input's original sample rate (default: 16 kHz)")
-    p.add_argument("--subtype", default="PCM_16", help="soundfile sample format (default: PCM_16; FLOAT, PCM_24)")
+    p.add_argument("--subtype", type=str.upper,
+                   help="sample format, as soundfile names it: PCM_16 (default where the format has it), "
+                        "PCM_24, PCM_32, FLOAT, DOUBLE; FLAC: PCM_16, PCM_24; OGG: VORBIS")
+    p.add_argument("--no-postfilter", action="store_true",
+                   help="skip the decoder's postfilter stage (codec.postfilter; the identity today)")
     p.add_argument("--loss", type=float, default=0.0,
                    help="simulate a lossy channel: drop this fraction of packets before decoding (e.g. 0.05)")
     p.add_argument("--burst", type=float, default=1.0,
@@ -171,5 +253,5 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("info", help="describe .vqc streams (header, measured bitrate, packet checksums)",
                        description="Print each stream's header fields, measured bitrate and how many packets "
                                    "fail their checksum. Needs no model.")
-    p.add_argument("files", nargs="+", help=".vqc files")
+    p.add_argument("files", nargs="+", help=".vqc files (- for standard input)")
     p.set_defaults(func=_cmd_info)

@@ -51,11 +51,34 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
         print(f"{split}: {path}")
 
 
+TRAIN_HELP = """usage: vqcodec train {fit,validate,export,spectrum} ...
+
+Train the codec's models (needs the [train] extra: torch and Lightning).
+
+subcommands:
+  fit        train an envelope quantizer from a recipe (LightningCLI; resumable):
+               vqcodec train fit --config recipes/avq16.yaml [--ckpt_path .../last.ckpt]
+  validate   spectral distortion of a checkpoint on the validation frames (LightningCLI)
+  export     write trained quantizers (checkpoints, or run folders: their best checkpoint) into a model file:
+               vqcodec train export runs/rvq16 runs/avq16 runs/pvq16 runs/scq16 --out envelopes.npz
+  spectrum   fit the spectrum's entropy model on a prepared corpus, completing a codec model file:
+               vqcodec train spectrum envelopes.npz --corpus data/demo --out model.npz
+
+vqcodec train SUBCOMMAND --help lists that subcommand's options (fit and validate: every
+LightningCLI option). Recipes: recipes/{rvq16,avq16,pvq16,scq16,debug}.yaml.
+"""
+INSTALL_HINT = ("training needs torch and Lightning: from a clone of vqcodec, pip install torch==2.13.0 "
+                "(the CPU wheel), then pip install -e '.[train]'")
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
+    if not args.rest or args.rest[0] in ("-h", "--help", "help"):
+        print(TRAIN_HELP, end="")
+        return
     try:
         from ..train.cli import main as train_main
     except ImportError as err:
-        raise CommandError(f"training needs the [train] extra: pip install 'vqcodec[train]' ({err})") from None
+        raise CommandError(f"{INSTALL_HINT} ({err})") from None
     try:
         train_main(args.rest)
     except (FileExistsError, FileNotFoundError, ValueError) as err:
@@ -91,11 +114,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--keep-duplicates", action="store_true", help="keep byte-identical duplicate files")
     p.set_defaults(func=_cmd_prepare)
 
-    p = sub.add_parser("train", help="train envelope quantizers (LightningCLI) or export them to a model file",
-                       add_help=False,
-                       description="vqcodec train fit --config recipes/avq16.yaml  (LightningCLI: fit, validate; "
-                                   "--help lists every option)\n"
-                                   "vqcodec train export CKPT [CKPT ...] --out model.npz\n"
-                                   "vqcodec train spectrum MODEL --corpus DIR --out model.npz  (entropy model)")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="LightningCLI arguments (fit --help), or export ...")
+    p = sub.add_parser("train", help="train the codec's models: fit, validate, export, spectrum ([train] extra)",
+                       add_help=False, description=TRAIN_HELP)
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="fit, validate, export or spectrum, and their options")
     p.set_defaults(func=_cmd_train)

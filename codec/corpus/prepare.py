@@ -183,7 +183,21 @@ def speaker_split(durations: dict[str, float], valid_fraction: float) -> set[str
         if held + durations[speaker] <= 1.5 * target:
             chosen.add(speaker)
             held += durations[speaker]
+    if not chosen and len(durations) > 1:
+        # Few speakers, each larger than the target: hold out the smallest rather than none.
+        chosen.add(min(durations, key=lambda s: (durations[s], s)))
     return chosen
+
+
+def file_split(durations: list[float], valid_fraction: float) -> list[bool]:
+    """For a corpus of one speaker: the last files (in name order) until ``valid_fraction`` of the
+    audio are validation; never all files. Returns a flag per file."""
+    target, held, flags = valid_fraction * sum(durations), 0.0, [False] * len(durations)
+    for i in range(len(durations) - 1, 0, -1):
+        if held >= target:
+            break
+        flags[i], held = True, held + durations[i]
+    return flags
 
 
 def write_manifest(entries: list[Entry], path: Path) -> None:
@@ -221,8 +235,20 @@ def prepare_corpus(sources: list[Source], out_dir: Path, *, workers: int = 2, va
     for src, _, duration in converted:
         per_speaker[src.speaker] = per_speaker.get(src.speaker, 0.0) + duration
     valid = speaker_split(per_speaker, valid_fraction)
-    entries = [Entry(rel, duration, src.speaker, src.language, "valid" if src.speaker in valid else "train",
-                     str(src.path)) for src, rel, duration in converted]
+    if valid:
+        held_out = [src.speaker in valid for src, _, _ in converted]
+        share = sum(per_speaker[s] for s in valid) / sum(per_speaker.values())
+        if share > 1.5 * valid_fraction:
+            log.warning("validation speaker(s) %s hold %.0f %% of the audio (no smaller speaker to hold out)",
+                        ", ".join(sorted(valid)), 100 * share)
+    else:
+        held_out = file_split([duration for _, _, duration in converted], valid_fraction)
+        log.warning("one speaker only: the validation files share their speaker with training, so validation "
+                    "is in-domain only (add speakers, or judge on a development set of other voices)")
+    entries = [Entry(rel, duration, src.speaker, src.language, "valid" if hold else "train", str(src.path))
+               for (src, rel, duration), hold in zip(converted, held_out)]
+    if not any(held_out):
+        raise PrepareError("only one file: nothing can be held out for validation")
     manifest = out_dir / "manifest.csv"
     write_manifest(entries, manifest)
     minutes = {s: sum(e.duration for e in entries if e.split == s) / 60 for s in ("train", "valid")}

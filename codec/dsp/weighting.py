@@ -14,7 +14,6 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 from .framing import FRAME
 from .lpc import ORDER, PREEMPHASIS
@@ -67,6 +66,8 @@ def filter_signal(a: np.ndarray, signal: np.ndarray) -> np.ndarray:
     The FIR part A(z / GAMMA) switches coefficients at frame boundaries (inputs
     before a boundary stay in its memory); the all-pole de-emphasis runs continuously.
     """
+    from scipy.signal import lfilter   # only pSNR needs it; the codec's import stays light
+
     weighted = a * GAMMA ** np.arange(ORDER + 1)
     n = len(signal)
     padded = np.concatenate([np.zeros(ORDER), signal])

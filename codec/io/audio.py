@@ -98,33 +98,43 @@ def read_mono(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
 BLOCK = 1 << 16   # samples per block when streaming a file
 
 
-def read_blocks(path: str | Path, *, blocksize: int = BLOCK) -> tuple[AudioInfo, Iterator[np.ndarray]]:
-    """Open an audio file for streaming: its AudioInfo and an iterator of mono float32 blocks.
+def read_blocks(source, *, blocksize: int = BLOCK, name: str | None = None) -> tuple[AudioInfo, Iterator[np.ndarray]]:
+    """Open audio for streaming: its AudioInfo and an iterator of mono float32 blocks.
+
+    ``source`` is a path or a seekable binary file object (``name`` then names it in errors).
 
     Raises
     ------
     AudioError
-        At once when the file cannot be opened or is empty; from the iterator
-        when a block holds NaN/Inf samples.
+        At once when the audio cannot be opened or is empty; from the iterator
+        when a block holds NaN/Inf samples or the file turns out truncated or corrupt.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such file")
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        name = name or str(path)
+        if not str(source):
+            raise AudioError("empty input path")
+        if not path.is_file():
+            raise AudioError(f"{path}: no such file")
+        source = str(path)
     try:
-        handle = sf.SoundFile(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"{path}: not a readable audio file ({err})") from None
+        handle = sf.SoundFile(source)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        raise AudioError(f"{name}: not a readable audio file ({err})") from None
     info = AudioInfo(sample_rate=int(handle.samplerate), frames=int(handle.frames), channels=int(handle.channels))
-    if info.frames == 0:
+    if info.frames <= 0:
         handle.close()
-        raise AudioError(f"{path}: contains no audio samples")
+        raise AudioError(f"{name}: contains no audio samples")
 
     def blocks() -> Iterator[np.ndarray]:
         with handle:
-            for block in handle.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
-                if not np.isfinite(block).all():
-                    raise AudioError(f"{path}: contains NaN or infinite samples")
-                yield to_mono(block)
+            try:
+                for block in handle.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
+                    if not np.isfinite(block).all():
+                        raise AudioError(f"{name}: contains NaN or infinite samples")
+                    yield to_mono(block)
+            except (sf.LibsndfileError, RuntimeError) as err:   # a truncated or corrupt FLAC, MP3, ...
+                raise AudioError(f"{name}: unreadable audio data ({err})") from None
 
     return info, blocks()
 

@@ -1,11 +1,23 @@
-"""File-level encoding and decoding: never a half-written output, never a silent overwrite."""
+"""File-level encoding and decoding: streams, pipes, and never a half-written or misplaced output.
+
+``encode_file`` and ``decode_file`` read and write block by block, so memory
+does not grow with the length; ``"-"`` names standard input or output (a
+pipe is read only as far as the stream's header says it reaches). Outputs go
+through ``codec.io.atomic.atomic_write``: a unique temporary file renamed into
+place when complete; an existing output is replaced only with ``force`` and
+only if it is a regular file; an input is never an output.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import mmap
 import os
-from collections.abc import Iterator
+import stat
+import struct
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,81 +27,197 @@ from ..channel import drop_packets
 from ..coding import bitstream
 from ..dsp.framing import SAMPLE_RATE
 from ..speech_codec import SpeechCodec
-from .atomic import atomic_write
-from .audio import fit_blocks, read_blocks, resample_blocks
+from .atomic import atomic_write, check_replaceable
+from .audio import AudioError, fit_blocks, read_blocks, resample_blocks
 
 STREAM_SUFFIX = ".vqc"
+STDIO = "-"
+WAV_LIMIT = 2 ** 32 - 1 - 44          # bytes of samples a plain WAV can hold; beyond it, RF64
+# What each suffix means to soundfile, where the suffix is not the format's own name.
+_SUFFIX_FORMATS = {"aif": "AIFF", "aiff": "AIFF", "oga": "OGG", "au": "AU", "snd": "AU"}
+_DEFAULT_SUBTYPE = "PCM_16"
 
 
-def _check_target(src: Path, dst: Path, force: bool) -> None:
-    if dst.exists() and dst.resolve() == src.resolve():
+def output_format(dst: str | Path, subtype: str | None = None) -> tuple[str, str]:
+    """The soundfile (format, subtype) that writing audio to ``dst`` takes from its suffix.
+
+    Raises AudioError, naming ``dst``, when soundfile cannot write that suffix or subtype.
+    """
+    dst = Path(dst)
+    suffix = dst.suffix.lower().lstrip(".")
+    fmt = _SUFFIX_FORMATS.get(suffix, suffix.upper())
+    writable = sf.available_formats()
+    if not suffix or fmt not in writable or fmt == "RAW":
+        choices = ", ".join(f".{f.lower()}" for f in ("WAV", "FLAC", "OGG", "AIFF", "W64", "CAF", "MP3")
+                            if f in writable)
+        raise AudioError(f"{dst}: cannot write audio as {'.' + suffix if suffix else 'a file without a suffix'} "
+                         f"(use {choices})")
+    if subtype is None:
+        subtype = _DEFAULT_SUBTYPE if sf.check_format(fmt, _DEFAULT_SUBTYPE) else sf.default_subtype(fmt)
+    subtype = subtype.upper()
+    if not sf.check_format(fmt, subtype):
+        raise AudioError(f"{dst}: {fmt} cannot hold {subtype} samples (it takes "
+                         f"{', '.join(sorted(sf.available_subtypes(fmt)))})")
+    return fmt, subtype
+
+
+def _check_paths(src: str, dst: str, force: bool) -> None:
+    if dst == STDIO:
+        return
+    if not str(dst):
+        raise FileNotFoundError("empty output path")
+    target = Path(dst)
+    if src != STDIO and target.exists() and target.resolve() == Path(src).resolve():
         raise FileExistsError(f"{dst}: output would overwrite the input")
-    if dst.exists() and not force:
+    if os.path.lexists(target) and not force:
         raise FileExistsError(f"{dst} exists; pass --force (force=True) to overwrite it")
+    check_replaceable(target)
 
 
 def encode_file(src: str | Path, dst: str | Path, *, bitrate: float = 13.2, quantizer: str = "avq",
-                codec: SpeechCodec | None = None, force: bool = False) -> int:
-    """Encode an audio file (anything soundfile reads) to a .vqc file; returns its size in bytes.
+                codec: SpeechCodec | None = None, force: bool = False,
+                progress: Callable[[int], None] | None = None) -> int:
+    """Encode an audio file (anything soundfile reads; ``"-"``: standard input) to a .vqc file
+    (``"-"``: standard output); returns the stream's size in bytes.
 
-    Streams: the file is read, resampled and coded block by block, so memory
-    does not grow with its length.
+    ``progress`` is called with the number of input samples read so far.
     """
-    src, dst = Path(src), Path(dst)
-    _check_target(src, dst, force)
+    src, dst = str(src), str(dst)
+    _check_paths(src, dst, force)
     codec = codec or SpeechCodec.load()
-    info, blocks = read_blocks(src)
+    source = io.BytesIO(sys.stdin.buffer.read()) if src == STDIO else src   # soundfile needs to seek
+    info, blocks = read_blocks(source, name="standard input" if src == STDIO else None)
+    if progress is not None:
+        blocks = _counted(blocks, progress)
     coded_length = round(info.frames * SAMPLE_RATE / info.sample_rate)
     parts = codec.encode_stream(fit_blocks(resample_blocks(blocks, info.sample_rate, SAMPLE_RATE), coded_length),
                                 sample_rate=info.sample_rate, length=info.frames, coded_length=coded_length,
                                 bitrate=bitrate, quantizer=quantizer)
     size = 0
-    with atomic_write(dst) as partial, open(partial, "wb") as out:
+    with _binary_output(dst) as out:
         for part in parts:
             out.write(part)
             size += len(part)
     return size
 
 
-def decode_file(src: str | Path, dst: str | Path, *, original_rate: bool = False, subtype: str = "PCM_16",
-                codec: SpeechCodec | None = None, force: bool = False, loss: dict | None = None) -> float:
-    """Decode a .vqc file to audio (format from ``dst``'s suffix); returns the duration in seconds.
+def decode_file(src: str | Path, dst: str | Path, *, original_rate: bool = False, subtype: str | None = None,
+                codec: SpeechCodec | None = None, force: bool = False, loss: dict | None = None,
+                postfilter: bool = True, progress: Callable[[int], None] | None = None) -> float:
+    """Decode a .vqc file (``"-"``: standard input) to audio whose format ``dst``'s suffix picks
+    (``"-"``: WAV on standard output); returns the duration in seconds.
 
-    Streams: the input is memory-mapped and the output written block by block.
-    ``loss``, e.g. ``{"rate": 0.05, "burst": 2, "seed": 0}``, drops packets first
-    (``codec.channel.drop_packets``) to hear the concealment.
+    ``subtype`` is soundfile's sample format (default PCM_16 where the format has
+    it). ``loss``, e.g. ``{"rate": 0.05, "burst": 2, "seed": 0}``, drops packets
+    first (``codec.channel.drop_packets``) to hear the concealment. ``progress``
+    is called with the number of output samples written so far.
     """
-    src, dst = Path(src), Path(dst)
-    _check_target(src, dst, force)
+    src, dst = str(src), str(dst)
+    _check_paths(src, dst, force)
+    fmt, subtype = output_format("out.wav" if dst == STDIO else dst, subtype)
     codec = codec or SpeechCodec.load()
-    with open(src, "rb") as handle:
-        small = os.fstat(handle.fileno()).st_size < bitstream.HEADER_BYTES
-        with contextlib.nullcontext(handle.read()) if small or loss else _mapped(handle) as data:
-            if loss:
-                data, _ = drop_packets(data, **loss)
-            seconds = _write_decoded(codec.open_stream(data), dst, original_rate, subtype)
-    return seconds
+    with read_stream(src) as data:
+        if loss:
+            data, _ = drop_packets(bytes(data), **loss)
+        rate, length, blocks = codec.open_stream(data, postfilter=postfilter).output(original_rate=original_rate)
+        if progress is not None:
+            blocks = _counted(blocks, progress)
+        if dst == STDIO:
+            _write_wav_stdout(blocks, rate, length, subtype)
+        else:
+            if fmt == "WAV" and length * _sample_bytes(subtype) > WAV_LIMIT:
+                fmt = "RF64"   # a plain WAV's 32-bit sizes cannot count these samples
+            _write_audio(blocks, dst, rate, fmt, subtype)
+    return length / rate
+
+
+def _write_audio(blocks: Iterator, dst: str, rate: int, fmt: str, subtype: str) -> None:
+    with atomic_write(dst) as partial:
+        try:
+            with sf.SoundFile(partial, "w", rate, 1, format=fmt, subtype=subtype) as out:
+                for block in blocks:
+                    out.write(block)
+        except sf.LibsndfileError as err:
+            text = str(err)
+            if "System error" in text or "error writing" in text.lower():
+                raise OSError(f"{dst}: write failed ({text})") from None
+            raise AudioError(f"{dst}: cannot write {fmt} {subtype} at {rate} Hz ({text})") from None
+
+
+def _sample_bytes(subtype: str) -> int:
+    return {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}.get(subtype, 2)
+
+
+def _write_wav_stdout(blocks: Iterator, rate: int, length: int, subtype: str) -> None:
+    """A WAV on standard output, written as it is decoded (its size is known from the stream's header)."""
+    codes = {"PCM_16": (1, 16), "PCM_24": (1, 24), "PCM_32": (1, 32), "FLOAT": (3, 32), "DOUBLE": (3, 64)}
+    if subtype not in codes:
+        raise AudioError(f"standard output: WAV on a pipe takes {', '.join(codes)}, not {subtype}")
+    tag, bits = codes[subtype]
+    data_bytes = length * bits // 8
+    if data_bytes > WAV_LIMIT:
+        raise AudioError(f"standard output: {data_bytes} bytes of samples do not fit a WAV; decode to a file "
+                         "(written as RF64)")
+    out = sys.stdout.buffer
+    out.write(b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt " +
+              struct.pack("<IHHIIHH", 16, tag, 1, rate, rate * bits // 8, bits // 8, bits) +
+              b"data" + struct.pack("<I", data_bytes))
+    for block in blocks:
+        raw = io.BytesIO()
+        with sf.SoundFile(raw, "w", rate, 1, format="RAW", subtype=subtype, endian="LITTLE") as pcm:
+            pcm.write(block)     # the same sample conversion as a file
+        out.write(raw.getvalue())
+    out.flush()
 
 
 @contextlib.contextmanager
-def _mapped(handle) -> Iterator[mmap.mmap]:
-    """The file memory-mapped read-only, closed when the block succeeds.
-
-    When the block raises (say, the disk fills while writing), views into the
-    map still live in the traceback and closing would raise BufferError over
-    the real error; the map is then left to the garbage collector.
-    """
-    data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    yield data
-    data.close()
+def _binary_output(dst: str) -> Iterator:
+    if dst == STDIO:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with atomic_write(dst) as partial, open(partial, "wb") as out:
+        yield out
 
 
-def _write_decoded(stream, dst: Path, original_rate: bool, subtype: str) -> float:
-    rate, length, blocks = stream.output(original_rate=original_rate)
-    with atomic_write(dst) as partial, sf.SoundFile(partial, "w", rate, 1, subtype=subtype) as out:
-        for block in blocks:
-            out.write(block)
-    return length / rate
+@contextlib.contextmanager
+def read_stream(src: str | Path) -> Iterator:
+    """The bytes of a .vqc stream: a regular file memory-mapped; standard input (``"-"``), a pipe or a
+    device read only as far as its header says the stream reaches, so an endless input cannot fill memory."""
+    if str(src) == STDIO:
+        yield _read_bounded(sys.stdin.buffer)
+        return
+    with open(src, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size < bitstream.HEADER_BYTES:
+            yield _read_bounded(handle)
+            return
+        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        yield data
+        # Closed only on success: when the block raised (a disk filling while writing), views into
+        # the map still live in the traceback and closing would raise BufferError over the real error.
+        data.close()
+
+
+def _read_bounded(handle, block: int = 1 << 20) -> bytes:
+    """The header, then at most the payload its lengths call for (plus one byte, to notice excess),
+    read a block at a time: memory follows the bytes that really arrive, not what a header claims."""
+    head = handle.read(bitstream.HEADER_BYTES)
+    header = bitstream.Header.unpack(head)
+    remaining = header.frames * bitstream.frame_bytes(header.bitrate) + 1
+    parts = [head]
+    while remaining > 0 and (part := handle.read(min(block, remaining))):
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def _counted(blocks: Iterator, progress: Callable[[int], None]) -> Iterator:
+    done = 0
+    for block in blocks:
+        done += len(block)
+        progress(done)
+        yield block
 
 
 @dataclass(frozen=True)
@@ -111,25 +239,37 @@ class StreamInfo:
 
 
 def stream_info(path: str | Path) -> StreamInfo:
-    """Header fields and packet checksums of a .vqc file (needs no model)."""
-    data = Path(path).read_bytes()
-    header = bitstream.Header.unpack(data[:bitstream.HEADER_BYTES])
-    payload = data[bitstream.HEADER_BYTES:]
-    layout = bitstream.packet_layout(header, len(payload))
-    corrupt = sum(bitstream.open_packet(layout.packet(payload, p), p, header.crc) is None
-                  for p in range(layout.packets))
-    return StreamInfo(header, len(data), layout.packets, layout.expected, corrupt)
+    """Header fields and packet checksums of a .vqc file (needs no model; reads bounded, like decoding)."""
+    with read_stream(path) as data:
+        header = bitstream.Header.unpack(bytes(data[:bitstream.HEADER_BYTES]))
+        payload = memoryview(data)[bitstream.HEADER_BYTES:]
+        layout = bitstream.packet_layout(header, len(payload))
+        corrupt = sum(bitstream.open_packet(bytes(layout.packet(payload, p)), p, header.crc) is None
+                      for p in range(layout.packets))
+        size = len(data)
+        del payload
+    return StreamInfo(header, size, layout.packets, layout.expected, corrupt)
 
 
 def pair_paths(src: Path, dst: Path, suffixes: tuple[str, ...], new_suffix: str) -> list[tuple[Path, Path]]:
-    """(input, output) pairs: one file, or every matching file under a folder mirrored into ``dst``."""
+    """(input, output) pairs: one file, or every matching file under a folder mirrored into ``dst``.
+
+    Raises FileExistsError before any work when two inputs would write one output
+    (``a.wav`` and ``a.flac`` both make ``a.vqc``).
+    """
     if src.is_dir():
         inputs = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
-        return [(p, (dst / p.relative_to(src)).with_suffix(new_suffix)) for p in inputs]
-    if not src.exists():
+        pairs = [(p, (dst / p.relative_to(src)).with_suffix(new_suffix)) for p in inputs]
+    elif not src.exists():
         raise FileNotFoundError(f"{src}: no such file or folder")
-    if dst.is_dir():
-        return [(src, dst / (src.stem + new_suffix))]
-    return [(src, dst)]
-
-
+    elif dst.is_dir():
+        pairs = [(src, dst / (src.stem + new_suffix))]
+    else:
+        pairs = [(src, dst)]
+    seen: dict[Path, Path] = {}
+    for source, target in pairs:
+        if target in seen:
+            raise FileExistsError(f"{seen[target]} and {source} would both be written to {target}; "
+                                  "rename one or encode them separately")
+        seen[target] = source
+    return pairs

@@ -2,7 +2,7 @@
 
     vqcodec train fit --config recipes/avq16.yaml            # train (resumable)
     vqcodec train fit --config recipes/avq16.yaml --ckpt_path last   # resume
-    vqcodec train export runs/avq16/checkpoints/last.ckpt ... --out model.npz
+    vqcodec train export runs/rvq16 runs/avq16 ... --out model.npz   # run folders or checkpoints
     vqcodec train spectrum model.npz --corpus data/demo --out model.npz --force
 """
 
@@ -41,6 +41,17 @@ def run_lightning(args: list[str]) -> None:
                      parser_kwargs={"prog": "vqcodec train"})
 
 
+def best_checkpoint(path: str) -> str:
+    """``path`` itself, or for a run folder the best-validation checkpoint (``epoch*.ckpt``) of its newest run."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return path
+    found = sorted(folder.rglob("epoch*.ckpt"), key=lambda p: p.stat().st_mtime_ns)
+    if not found:
+        raise FileNotFoundError(f"{folder}: no epoch*.ckpt checkpoint below it (train it first: vqcodec train fit)")
+    return str(found[-1])
+
+
 def export(checkpoints: list[str], out: str, *, force: bool = False) -> str:
     """Collect trained quantizers from Lightning checkpoints into one model file.
 
@@ -51,7 +62,7 @@ def export(checkpoints: list[str], out: str, *, force: bool = False) -> str:
     if target.exists() and not force:
         raise FileExistsError(f"{target} exists; pass --force to overwrite it")
     entries = {}
-    for path in checkpoints:
+    for path in map(best_checkpoint, checkpoints):
         module = EnvelopeQuantizerModule.load_from_checkpoint(path, map_location="cpu")
         name = module.hparams.quantizer
         if name in entries:
@@ -110,7 +121,8 @@ def main(argv: list[str]) -> None:
     if argv and argv[0] == "export":
         parser = argparse.ArgumentParser(prog="vqcodec train export",
                                          description="Write trained checkpoints into one model file.")
-        parser.add_argument("checkpoints", nargs="+", help="Lightning checkpoints, one per quantizer")
+        parser.add_argument("checkpoints", nargs="+",
+                            help="Lightning checkpoints or run folders (their newest best checkpoint), one per quantizer")
         parser.add_argument("--out", required=True, help="model file to write")
         parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
         args = parser.parse_args(argv[1:])

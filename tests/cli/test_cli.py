@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from codec.cli import main
 
 
@@ -24,9 +26,9 @@ def test_python_dash_m_help():
     assert "complexity" in result.stdout
 
 
-def test_train_help_reaches_lightning():
-    result = subprocess.run([sys.executable, "-m", "codec", "train", "--help"], capture_output=True, text=True)
-    assert result.returncode == 0 and "vqcodec train" in result.stdout and "fit" in result.stdout
+def test_train_fit_help_reaches_lightning():
+    result = subprocess.run([sys.executable, "-m", "codec", "train", "fit", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--config" in result.stdout and "--trainer" in result.stdout
 
 
 def test_encode_decode_info_on_a_file(tmp_path, capsys):
@@ -39,7 +41,7 @@ def test_encode_decode_info_on_a_file(tmp_path, capsys):
     assert main(["encode", str(src), str(vqc), "--bitrate", "9.6", "--quantizer", "rvq"]) == 0
     assert main(["info", str(vqc)]) == 0
     out = capsys.readouterr().out
-    assert "rvq envelope, 9.6 kbit/s nominal" in out and "0 corrupt" in out
+    assert "rvq envelope, 9.6 kbit/s nominal" in out and "0 failing their checksum" in out
     assert main(["decode", str(vqc), str(wav)]) == 0
     decoded, sr = sf.read(wav)
     assert sr == 16000 and len(decoded) == sf.info(src).frames and np.abs(decoded).max() > 0.05
@@ -77,3 +79,119 @@ def test_bad_inputs_exit_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not a vqcodec stream" in err and "bitrate 12 not supported" in err and "Traceback" not in err
     assert not (tmp_path / "x.wav").exists() and not (tmp_path / "y.vqc").exists()
+
+
+def _run(args, *, stdin=None, env=None, cwd=None):
+    import os
+
+    return subprocess.run([sys.executable, "-m", "codec", *args], input=stdin, capture_output=True, timeout=300,
+                          env={**os.environ, **(env or {})}, cwd=cwd, check=False)
+
+
+def test_version():
+    result = _run(["--version"])
+    assert result.returncode == 0 and result.stdout.decode().startswith("vqcodec 0.")
+
+
+def test_pipes_round_trip_through_stdin_and_stdout(tmp_path):
+    import io
+
+    import soundfile as sf
+    from conftest import CLIPS
+
+    wav = CLIPS[0].read_bytes()
+    encoded = _run(["encode", "-", "-", "--bitrate", "16.4"], stdin=wav)
+    assert encoded.returncode == 0 and encoded.stdout[:4] == b"VQCD", encoded.stderr
+    (tmp_path / "a.vqc").write_bytes(encoded.stdout)
+    assert _run(["encode", str(CLIPS[0]), str(tmp_path / "b.vqc"), "--bitrate", "16.4"]).returncode == 0
+    assert encoded.stdout == (tmp_path / "b.vqc").read_bytes()           # the same bytes as from a file
+    decoded = _run(["decode", "-", "-"], stdin=encoded.stdout)
+    assert decoded.returncode == 0 and decoded.stdout[:4] == b"RIFF"
+    audio, rate = sf.read(io.BytesIO(decoded.stdout))
+    assert rate == 16000 and len(audio) == sf.info(CLIPS[0]).frames
+    assert _run(["decode", str(tmp_path / "a.vqc"), str(tmp_path / "a.wav")]).returncode == 0
+    assert (tmp_path / "a.wav").read_bytes() == decoded.stdout            # pipe and file write the same WAV
+    info = _run(["info", "-"], stdin=encoded.stdout)
+    assert info.returncode == 0 and b"16.4 kbit/s nominal" in info.stdout
+
+
+@pytest.mark.parametrize("name, message", [("out.xyz", "cannot write audio as .xyz"),
+                                           ("noext", "cannot write audio as a file without a suffix"),
+                                           ("out.opus", "cannot write audio as .opus")])
+def test_unwritable_output_names_the_output(tmp_path, capsys, name, message):
+    from conftest import CLIPS
+
+    main(["encode", str(CLIPS[0]), str(tmp_path / "a.vqc"), "-q"])
+    capsys.readouterr()
+    assert main(["decode", str(tmp_path / "a.vqc"), str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"vqcodec decode: error: {tmp_path / name}: {message}"), err
+    assert main(["decode", str(tmp_path / "a.vqc"), str(tmp_path / "a.flac"), "--subtype", "FLOAT"]) == 2
+    assert "FLAC cannot hold FLOAT" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.vqc"]
+
+
+def test_output_format_comes_from_the_suffix(tmp_path):
+    import soundfile as sf
+    from conftest import CLIPS
+
+    assert main(["encode", str(CLIPS[0]), str(tmp_path / "a.vqc"), "-q"]) == 0
+    for suffix, fmt in ((".flac", "FLAC"), (".ogg", "OGG"), (".aiff", "AIFF"), (".wav", "WAV")):
+        assert main(["decode", str(tmp_path / "a.vqc"), str(tmp_path / f"a{suffix}"), "-q"]) == 0
+        assert sf.info(tmp_path / f"a{suffix}").format == fmt
+
+
+def test_folder_jobs_check_collisions_first_and_go_on_after_a_bad_file(tmp_path, capsys, caplog):
+    import shutil
+
+    from conftest import CLIPS
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(CLIPS[0], src / "a.wav")
+    shutil.copy(CLIPS[1], src / "b.wav")
+    import soundfile as sf
+    wav, rate = sf.read(CLIPS[0])
+    sf.write(src / "a.flac", wav, rate)
+    assert main(["encode", str(src), str(tmp_path / "out"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "a.flac and" in err and "would both be written to" in err and not (tmp_path / "out").exists()
+    (src / "a.flac").unlink()
+    (src / "c.wav").write_bytes(b"RIFF not really a wav file")
+    assert main(["encode", str(src), str(tmp_path / "out"), "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "c.wav: not a readable audio file" in caplog.text       # logged as one line, the job went on
+    assert "2 of 3 file(s) done" in err and "1 of 3 file(s) failed" in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.vqc", "b.vqc"]
+
+
+def test_train_help_lists_the_subcommands():
+    result = _run(["train", "--help"])
+    text = result.stdout.decode()
+    assert result.returncode == 0 and all(name in text for name in ("fit", "validate", "export", "spectrum"))
+    assert "vqcodec train fit --config recipes/avq16.yaml" in text
+
+
+def test_the_codec_runs_without_torch(tmp_path):
+    """What a core install (no [train] extra) runs: encode, decode, info and eval through pipes and files,
+    with any import of torch made to fail."""
+    from conftest import CLIPS
+
+    blocker = tmp_path / "blocked"
+    blocker.mkdir()
+    for name in ("torch", "lightning"):
+        (blocker / f"{name}.py").write_text(f"raise ImportError('{name} is not installed (test)')\n")
+    env = {"PYTHONPATH": str(blocker)}
+    encoded = _run(["encode", "-", "-", "--bitrate", "8"], stdin=CLIPS[0].read_bytes(), env=env)
+    assert encoded.returncode == 0, encoded.stderr.decode()
+    decoded = _run(["decode", "-", str(tmp_path / "out.wav")], stdin=encoded.stdout, env=env)
+    assert decoded.returncode == 0 and (tmp_path / "out.wav").stat().st_size > 1000, decoded.stderr.decode()
+    assert _run(["info", "-"], stdin=encoded.stdout, env=env).returncode == 0
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "a.wav").write_bytes(CLIPS[-1].read_bytes())
+    evaluated = _run(["eval", str(clips), "--out", str(tmp_path / "eval"), "--bitrates", "8", "--quantizers", "avq",
+                      "--references", "none", "--workers", "1", "-q"], env=env)
+    assert evaluated.returncode == 0, evaluated.stderr.decode()
+    trained = _run(["train", "fit", "--help"], env=env)
+    assert trained.returncode == 2 and b"pip install -e '.[train]'" in trained.stderr

@@ -74,3 +74,28 @@ def test_bad_source_is_a_one_line_error(tmp_path, capsys):
     empty.mkdir()
     assert main(["prepare", str(empty), "--out", str(tmp_path / "o")]) == 2
     assert "no audio files" in capsys.readouterr().err
+
+
+def test_few_speakers_still_get_a_validation_split():
+    # Two speakers, each far above the 15 % target: the smaller one is held out, not none.
+    assert corpus.speaker_split({"alice": 600.0, "bob": 400.0}, 0.15) == {"bob"}
+    # One speaker: the last files by name, about 15 % of the audio, never all of them.
+    flags = corpus.file_split([10.0] * 20, 0.15)
+    assert flags[-3:] == [True, True, True] and sum(flags) == 3
+    assert corpus.file_split([10.0], 0.15) == [False]
+
+
+def test_prepare_one_speaker_makes_an_in_domain_split_and_says_so(tmp_path, caplog):
+    import logging
+    import shutil
+
+    from conftest import CLIPS
+
+    src = tmp_path / "one"
+    src.mkdir()
+    for clip in CLIPS[:5]:
+        shutil.copy(clip, src / clip.name)
+    with caplog.at_level(logging.WARNING):
+        assert main(["prepare", str(src), "--out", str(tmp_path / "prepared"), "--workers", "1"]) == 0
+    splits = [e.split for e in corpus.read_manifest(tmp_path / "prepared" / "manifest.csv")]
+    assert "valid" in splits and "train" in splits and "one speaker only" in caplog.text

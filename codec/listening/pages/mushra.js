@@ -17,6 +17,10 @@ let audio = null;        // AudioContext, created on the first click (autoplay r
 let trial = null;        // { spec, order, buffers: {key: AudioBuffer}, touched: Set }
 let playback = null;     // { sources: [...], gains: {key: GainNode}, current: key }
 
+// Browsers do not let a page opened from a file fetch its audio: say so instead of waiting forever.
+const NEEDS_SERVER = "This page needs a local web server to load its audio: run " +
+  "python -m http.server -d FOLDER (FOLDER: the one holding this page), then open http://localhost:8000/mushra.html";
+
 function shuffled(items) {
   const out = items.slice();
   for (let i = out.length - 1; i > 0; i--) {
@@ -64,6 +68,10 @@ async function startTrial(index) {
     row.append(button, slider, value);
     box.append(row);
   });
+  if (location.protocol === "file:") {
+    $("loading").textContent = NEEDS_SERVER;
+    return;
+  }
   $("loading").textContent = "loading…";
   const keys = ["reference", ...order];
   const urls = { reference: spec.reference, ...spec.stimuli };
@@ -194,3 +202,5 @@ window.addEventListener("keydown", (event) => {   // space: stop or resume the c
     if (playback) stop(); else if (trial) play("reference");
   }
 });
+
+if (location.protocol === "file:") $("loading").textContent = NEEDS_SERVER;
