@@ -1,14 +1,20 @@
-"""Encode, decode and training speed on one core, and peak memory on a long file.
+"""Encode and decode speed on one core, whole processes against Opus, start-up, training, memory.
 
-Real-time factor = seconds of audio / CPU seconds (times real time: higher is
-faster) for encoding, decoding and both (the whole pipeline: LPC, envelope
-search, rate loop, range coding, synthesis), per quantizer and bitrate, on a
-60 s speech signal (the bundled clips repeated), best of --repeats. Training:
-CPU milliseconds per optimizer step of each recipe (its batch size and packet
-length, NSVQ forward, backward and Adam step; features of the bundled clips).
-Then, in a fresh process, a --long-minutes file is encoded and decoded and its
-peak resident memory is reported (the whole process: Python, torch and the
-signal itself included).
+1. In-process: real-time factor = seconds of audio / CPU seconds (times real
+   time: higher is faster) for encoding, decoding and both (the whole
+   pipeline: LPC, envelope search, rate loop, range coding, synthesis), per
+   quantizer and bitrate, on a 60 s speech signal (the bundled clips
+   repeated), best of --repeats, one thread.
+2. Whole processes, as a user runs them: CPU time (user + system, children's
+   rusage) of ``vqcodec encode`` + ``vqcodec decode`` on that 60 s WAV at every
+   rate, against ``opusenc`` + ``opusdec`` at the same nominal rate, in the same
+   run (the machine is shared: only ratios measured together are compared);
+   best of --repeats.
+3. ``vqcodec --help``: CPU time of the whole process (start-up cost).
+4. Training (when torch is installed): CPU milliseconds per optimizer step of
+   each recipe (its batch size and packet length; NSVQ forward, backward, Adam).
+5. In a fresh process, a --long-minutes file is encoded and decoded in memory
+   and its peak resident memory reported (the whole process).
 
     python benchmarks/codec_speed.py [--seconds 60] [--long-minutes 60]
 """
@@ -29,12 +35,14 @@ from pathlib import Path
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-import numpy as np  # noqa: E402
-import soundfile as sf
-import torch
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
 
-from codec import SpeechCodec
-from codec.coding.bitstream import BITRATES
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from codec import SpeechCodec  # noqa: E402
+from codec.modes import BITRATES  # noqa: E402
 
 from common import add_output_argument, markdown_table, write_json
 
@@ -49,7 +57,6 @@ def speech(seconds: float) -> np.ndarray:
 
 def long_run(minutes: float) -> dict:
     """Encode and decode ``minutes`` of speech in this process; report times and peak RSS."""
-    torch.set_num_threads(1)
     codec = SpeechCodec.load()
     wav = speech(minutes * 60)
     start = time.process_time()
@@ -66,6 +73,7 @@ def training_step_ms(quantizer: str, steps: int = 50) -> dict:
     """CPU milliseconds per optimizer step of ``recipes/{quantizer}16.yaml``'s model and batch size."""
     import warnings
 
+    import torch
     import yaml
 
     from codec.corpus import features
@@ -93,6 +101,38 @@ def training_step_ms(quantizer: str, steps: int = 50) -> dict:
             "frames_per_s": batch * frames * steps / elapsed}
 
 
+def child_cpu(command: list[str]) -> float:
+    """CPU seconds (user + system) a child process spends."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, check=True, capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def whole_process(wav: np.ndarray, repeats: int) -> list[dict]:
+    """Per rate: best CPU of vqcodec encode + decode and of opusenc + opusdec, same file, same run."""
+    vqcodec = [sys.executable, "-m", "codec"]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vqcodec-speed-") as folder:
+        src = Path(folder) / "speech.wav"
+        sf.write(src, wav, 16000, subtype="PCM_16")
+        for bitrate in BITRATES:
+            ours = theirs = float("inf")
+            for _ in range(repeats):
+                ours = min(ours, child_cpu([*vqcodec, "encode", str(src), f"{folder}/a.vqc", "--bitrate",
+                                            f"{bitrate:g}", "--force", "-q"])
+                           + child_cpu([*vqcodec, "decode", f"{folder}/a.vqc", f"{folder}/a.wav", "--force", "-q"]))
+                if shutil.which("opusenc"):
+                    theirs = min(theirs, child_cpu(["opusenc", "--quiet", "--bitrate", f"{bitrate:g}", str(src),
+                                                    f"{folder}/a.opus"])
+                                 + child_cpu(["opusdec", "--quiet", "--rate", "16000", f"{folder}/a.opus",
+                                              f"{folder}/b.wav"]))
+            rows.append({"bitrate": bitrate, "vqcodec_cpu_s": ours,
+                         "opus_cpu_s": theirs if np.isfinite(theirs) else None,
+                         "ratio": ours / theirs if np.isfinite(theirs) else None})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -104,7 +144,6 @@ def main() -> None:
     if args.long_run:
         print(json.dumps(long_run(args.long_run)))
         return
-    torch.set_num_threads(1)
     codec = SpeechCodec.load()
     wav = speech(args.seconds)
     records = []
@@ -125,12 +164,26 @@ def main() -> None:
         print(f"\n{what}, {args.seconds:g} s of speech, one thread, times real time (best of {args.repeats})")
         rows = [[q] + [f"{r[key]:.0f}x" for r in records if r["quantizer"] == q] for q in ("rvq", "avq", "pvq", "scq")]
         print(markdown_table(["quantizer"] + [f"{b:g} kbit/s" for b in BITRATES], rows))
-    training = [training_step_ms(q) for q in ("rvq", "avq", "pvq", "scq")]
-    print("\ntraining, one thread: CPU ms per optimizer step (recipe batch), LSF frames per second")
-    print(markdown_table(["quantizer", "batch x frames", "ms/step", "frames/s"],
-                         [[t["quantizer"], f"{t['batch']} x {t['packet_frames']}", f"{t['ms_per_step']:.1f}",
-                           f"{t['frames_per_s']:,.0f}"] for t in training]))
-    payload = {"seconds": args.seconds, "results": records, "training": training}
+    processes = whole_process(wav, args.repeats)
+    print(f"\nwhole processes, {args.seconds:g} s WAV, CPU seconds (user + system), best of {args.repeats}")
+    print(markdown_table(["kbit/s", "vqcodec encode + decode", "opusenc + opusdec", "ratio (vqcodec / opus)"],
+                         [[f"{r['bitrate']:g}", f"{r['vqcodec_cpu_s']:.2f}",
+                           "-" if r["opus_cpu_s"] is None else f"{r['opus_cpu_s']:.2f}",
+                           "-" if r["ratio"] is None else f"{r['ratio']:.2f}"] for r in processes]))
+    help_cpu = min(child_cpu([sys.executable, "-m", "codec", "--help"]) for _ in range(args.repeats))
+    print(f"\nvqcodec --help: {help_cpu:.3f} s CPU")
+    payload = {"seconds": args.seconds, "results": records, "processes": processes, "help_cpu_s": help_cpu}
+    try:
+        import torch  # noqa: F401  (the [train] extra)
+    except ImportError:
+        print("\ntraining: skipped (torch is not installed)")
+    else:
+        training = [training_step_ms(q) for q in ("rvq", "avq", "pvq", "scq")]
+        print("\ntraining, one thread: CPU ms per optimizer step (recipe batch), LSF frames per second")
+        print(markdown_table(["quantizer", "batch x frames", "ms/step", "frames/s"],
+                             [[t["quantizer"], f"{t['batch']} x {t['packet_frames']}", f"{t['ms_per_step']:.1f}",
+                               f"{t['frames_per_s']:,.0f}"] for t in training]))
+        payload["training"] = training
     if args.long_minutes:
         child = subprocess.run([sys.executable, __file__, "--long-run", str(args.long_minutes)],
                                capture_output=True, text=True, check=True)

@@ -27,6 +27,7 @@ from .encoder import chunk_frames
 from .io.audio import fit_blocks, resample_blocks
 from .modes import mode
 from .postfilter import FrameContext, Postfilter
+from .threads import single_threaded
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class Decoder:
             first = start // pf
             count = len(bitstream.packet_frame_counts(stop - start, pf))
             packets = [layout.packet(payload, p).tobytes() for p in range(first, first + count)]
-            samples = self.chunk(packets, start, stop)
+            with single_threaded():
+                samples = self.chunk(packets, start, stop)
             lo, hi = framing.output_span(start, stop)
             a, b = max(lo, 0), min(hi, length)
             if a < b:

@@ -22,6 +22,7 @@ from .coding.bitstream import Header
 from .coding.entropy import SpectrumModel
 from .coding.envelope import EnvelopeCoder
 from .dsp import framing, lpc, mdct
+from .threads import single_threaded
 
 CHUNK_FRAMES = 1000               # 20 s of audio per chunk (rounded down to whole packets)
 
@@ -95,7 +96,9 @@ def encode_stream(blocks: Iterable[np.ndarray], header: Header, envelope: Envelo
             block = np.asarray(block, dtype=np.float32)[:max(0, length - received)]
             received += len(block)
             buffer = block if not len(buffer) else np.concatenate([buffer, block])
-        yield encode_chunk(buffer, start, stop, header, envelope, model, offset=offset)
+        with single_threaded():
+            packets = encode_chunk(buffer, start, stop, header, envelope, model, offset=offset)
+        yield packets
         # What the next chunk no longer needs: everything before its first window.
         drop = min(len(buffer), max(0, framing.analysis_span(stop, stop + 1)[0] - offset))
         buffer, offset = buffer[drop:], offset + drop

@@ -19,7 +19,7 @@ let playback = null;     // { sources: [...], gains: {key: GainNode}, current: k
 
 // Browsers do not let a page opened from a file fetch its audio: say so instead of waiting forever.
 const NEEDS_SERVER = "This page needs a local web server to load its audio: run " +
-  "python -m http.server -d FOLDER (FOLDER: the one holding this page), then open http://localhost:8000/mushra.html";
+  "python -m http.server -d FOLDER (FOLDER: the one holding this page), then open localhost:8000/mushra.html";
 
 function shuffled(items) {
   const out = items.slice();
