@@ -16,8 +16,6 @@ coded in one vectorized constriction call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import constriction
 import numpy as np
 
@@ -109,25 +107,28 @@ class SpectrumModel:
             self._models[c] = constriction.stream.model.Categorical(self.probabilities[c], perfect=False)
         return self._models[c]
 
-    def _class_runs(self, classes: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-        """(class, flat positions of its symbols) for every class present, in class order:
-        the coding order both ends derive from the classes alone."""
+    def _class_runs(self, classes: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+        """The coding order both ends derive from the classes alone: symbols sorted by class (stable),
+        and (class, start, stop) of each class's run in that order, classes ascending."""
         order = np.argsort(classes, kind="stable")
-        bounds = np.searchsorted(classes[order], np.arange(len(self.probabilities) + 1))
-        for c in np.flatnonzero(np.diff(bounds)):
-            yield int(c), order[bounds[c]:bounds[c + 1]]
+        ordered = classes[order]
+        cuts = (np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist()
+        starts, stops = [0, *cuts], [*cuts, len(ordered)]
+        return order, [(int(ordered[a]), a, b) for a, b in zip(starts, stops) if b > a]
 
     def encode(self, encoder, classes: np.ndarray, q: np.ndarray) -> None:
         """Append integers ``q`` (any shape) coded under their ``classes`` to ``encoder``."""
-        symbols = (q.ravel() + self.max_symbol).astype(np.int32)
-        for c, positions in self._class_runs(classes.ravel()):
-            encoder.encode(symbols[positions], self._model(c))
+        order, runs = self._class_runs(classes.ravel())
+        symbols = (q.ravel()[order] + self.max_symbol).astype(np.int32)
+        for c, a, b in runs:
+            encoder.encode(symbols[a:b], self._model(c))
 
     def decode(self, decoder, classes: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`encode`: integers with the shape of ``classes``."""
+        order, runs = self._class_runs(classes.ravel())
         symbols = np.empty(classes.size, dtype=np.int64)
-        for c, positions in self._class_runs(classes.ravel()):
-            symbols[positions] = decoder.decode(self._model(c), len(positions))
+        if runs:
+            symbols[order] = np.concatenate([decoder.decode(self._model(c), b - a) for c, a, b in runs])
         return (symbols - self.max_symbol).reshape(classes.shape)
 
     # ------------------------------------------------------------ model file

@@ -38,6 +38,12 @@ def _field_groups(sizes: tuple[int, ...]) -> list[list[int]]:
     return groups
 
 
+@functools.lru_cache(maxsize=16)
+def _uniform(size: int):
+    """constriction's uniform model over ``size`` symbols, built once."""
+    return constriction.stream.model.Uniform(size)
+
+
 def field_sizes(codebook_sizes) -> tuple[int, ...]:
     """Alphabet sizes of a frame's side information: envelope codes, gain, level, noise level."""
     return (*(int(k) for k in codebook_sizes), 2 ** GAIN_BITS, 2 ** LEVEL_BITS, 2 ** NOISE_BITS)
@@ -56,7 +62,7 @@ def encode_fields(encoder, columns: np.ndarray, sizes: tuple[int, ...]) -> None:
         for f in group:
             combined += columns[:, f] * stride
             stride *= sizes[f]
-        encoder.encode(combined.astype(np.int32), constriction.stream.model.Uniform(stride))
+        encoder.encode(combined.astype(np.int32), _uniform(stride))
 
 
 def decode_fields(decoder, count: int, sizes: tuple[int, ...]) -> np.ndarray:
@@ -64,7 +70,7 @@ def decode_fields(decoder, count: int, sizes: tuple[int, ...]) -> np.ndarray:
     out = np.zeros((count, len(sizes)), dtype=np.int64)
     for group in _field_groups(sizes):
         stride = int(np.prod([sizes[f] for f in group]))
-        combined = decoder.decode(constriction.stream.model.Uniform(stride), count).astype(np.int64)
+        combined = decoder.decode(_uniform(stride), count).astype(np.int64)
         for f in group:
             combined, out[:, f] = np.divmod(combined, sizes[f])
     return out
