@@ -55,9 +55,11 @@ class Decoder:
     """Decodes the packets of one stream in order, chunk by chunk (it keeps the concealment
     memory and the overlap-add tail between chunks)."""
 
-    def __init__(self, header: Header, envelope: EnvelopeCoder, model: SpectrumModel, postfilter: Postfilter | None):
+    def __init__(self, header: Header, envelope: EnvelopeCoder, model: SpectrumModel, postfilter: Postfilter | None,
+                 lost: np.ndarray | None = None):
         self.header, self.envelope, self.model = header, envelope, model
         self.postfilter = postfilter
+        self.lost = lost                 # packets a simulated channel dropped (codec.channel), by index
         self.fields = side_info.field_sizes(envelope.codebook_sizes)
         self.concealment = Concealment()
         self.tail = np.zeros(framing.FRAME)
@@ -79,28 +81,33 @@ class Decoder:
                 yield np.clip(samples[a - lo:b - lo], -1.0, 1.0).astype(np.float32)
 
     def chunk(self, packets: list[bytes], start: int, stop: int) -> np.ndarray:
-        """Samples ``framing.output_span(start, stop)`` from the packets of frames ``start .. stop - 1``."""
+        """Samples ``framing.output_span(start, stop)`` from the packets of frames ``start .. stop - 1``.
+
+        A packet is concealed when its checksum fails, when the simulated channel lost
+        it, or when its payload, checksum intact, does not decode (anyone can recompute
+        a CRC: a crafted packet must cost that packet, never the stream).
+        """
         pf, frames = self.header.packet_frames, stop - start
         counts = bitstream.packet_frame_counts(frames, pf)
         m = len(self.envelope.codebook_sizes)
         fields = np.zeros((frames, len(self.fields)), dtype=np.int64)
         good = np.zeros(frames, dtype=bool)
-        decoders: list = []
+        decoders: list = [None] * len(counts)
+        lost = corrupt = 0
         for p, (packet, n) in enumerate(zip(packets, counts)):
-            words = bitstream.open_packet(packet, start // pf + p, self.header.crc)
-            if words is None:
-                decoders.append(None)
+            index, rows = start // pf + p, slice(p * pf, p * pf + n)
+            if self.lost is not None and self.lost[index]:
+                lost += 1
                 continue
-            decoder = constriction.stream.queue.RangeDecoder(words)
-            rows = slice(p * pf, p * pf + n)
-            fields[rows] = side_info.decode_fields(decoder, n, self.fields)
-            good[rows] = True
-            decoders.append(decoder)
-        if not good.all():
-            log.warning("%d corrupt packet(s) concealed", sum(d is None for d in decoders))
+            words = bitstream.open_packet(packet, index, self.header.crc)
+            try:
+                decoders[p] = constriction.stream.queue.RangeDecoder(words)
+                fields[rows] = side_info.decode_fields(decoders[p], n, self.fields)
+                good[rows] = True
+            except (AssertionError, ValueError, TypeError, RuntimeError):   # TypeError: no words (CRC failed)
+                decoders[p], corrupt = None, corrupt + 1
         codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
-
-        lsf = self.concealment.envelope(self.envelope.decode(codes), good)
+        lsf = self.envelope.decode(codes)
         shaping = spectrum.shaping(lpc.lsf_to_lpc(lsf))
         classes = self.model.classes(level, shaping.shape)
         q = np.zeros((frames, mdct.COEFFICIENTS), dtype=np.int64)
@@ -108,14 +115,24 @@ class Decoder:
             if decoder is not None:
                 rows = np.arange(p * pf, p * pf + n)
                 rows = rows[gain[rows] != spectrum.SILENT]
-                q[rows] = self.model.decode(decoder, classes[rows])
+                try:
+                    q[rows] = self.model.decode(decoder, classes[rows])
+                except (AssertionError, ValueError, RuntimeError):
+                    good[p * pf:p * pf + n], corrupt = False, corrupt + 1
+        if corrupt or lost:
+            log.warning("%s concealed", ", ".join(f"{k} {what} packet(s)" for k, what in
+                                                  ((corrupt, "corrupt"), (lost, "lost")) if k))
+        concealed_lsf = self.concealment.envelope(lsf, good)
+        if not good.all():   # concealed frames take the repeated envelope's shaping; good frames keep theirs
+            bad = ~good
+            shaping.weights[bad] = spectrum.shaping(lpc.lsf_to_lpc(concealed_lsf[bad])).weights
         frame_ids = np.arange(start, stop)
         spectra = spectrum.dequantize(q, gain, noise, shaping.weights, frame_ids,
                                       noise_gain=mode(self.header.bitrate).noise_gain)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
         samples = self.overlap_add(spectra)
         if self.postfilter is not None:
-            samples = self.postfilter(samples, FrameContext(lsf, gain, good, self.header.bitrate))
+            samples = self.postfilter(samples, FrameContext(concealed_lsf, gain, good, self.header.bitrate))
         return samples
 
     def overlap_add(self, spectra: np.ndarray) -> np.ndarray:

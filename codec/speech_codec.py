@@ -79,9 +79,8 @@ class SpeechCodec:
         quantizer : str
             Envelope quantizer: rvq, avq, pvq or scq.
         """
+        _check_rate(sample_rate)
         original = as_float_mono(wav)
-        if not isinstance(sample_rate, (int, np.integer)) or not 0 < sample_rate <= MAX_SAMPLE_RATE:
-            raise AudioError(f"sample rate must be a positive integer up to {MAX_SAMPLE_RATE} Hz, got {sample_rate}")
         x = resample(original, int(sample_rate), SAMPLE_RATE)
         return b"".join(self.encode_stream([x], sample_rate=int(sample_rate), length=len(original),
                                            coded_length=len(x), bitrate=bitrate, quantizer=quantizer))
@@ -105,6 +104,7 @@ class SpeechCodec:
         """
         envelope = self.quantizer(quantizer)
         mode_index(bitrate)
+        _check_rate(sample_rate)
         header = Header(quantizer, float(bitrate), envelope.packet_frames, self.model_id, int(sample_rate),
                         int(length), int(coded_length))
         return encoder.encode_stream(blocks, header, envelope, self.spectrum)
@@ -141,12 +141,14 @@ class SpeechCodec:
             position += len(block)
         return out, rate
 
-    def open_stream(self, data, *, postfilter: bool = True) -> decoder.DecodedStream:
+    def open_stream(self, data, *, postfilter: bool = True, lost: np.ndarray | None = None) -> decoder.DecodedStream:
         """Check a stream's header and set up decoding it a chunk at a time.
 
         ``data`` is any bytes-like object (bytes, memoryview, an mmap of a file).
         The returned stream's ``blocks`` iterator yields consecutive float32 blocks
         at 16 kHz, ``length`` samples in all; memory stays bounded by one chunk.
+        ``lost`` flags packets a simulated channel dropped (``codec.channel``): they
+        are concealed and reported as lost rather than corrupt.
         """
         header = self.read_header(data)
         envelope = self.quantizer(header.quantizer)
@@ -163,7 +165,7 @@ class SpeechCodec:
                         length)
         elif len(payload) > layout.end:
             log.warning("%d bytes after the last packet ignored", len(payload) - layout.end)
-        stream = decoder.Decoder(header, envelope, self.spectrum, self.postfilter if postfilter else None)
+        stream = decoder.Decoder(header, envelope, self.spectrum, self.postfilter if postfilter else None, lost)
         return decoder.DecodedStream(header, length, target_length, stream.blocks(payload, layout, length))
 
     def read_header(self, data: bytes) -> Header:
@@ -178,3 +180,10 @@ class SpeechCodec:
         if header.sample_rate > MAX_SAMPLE_RATE or abs(header.coded_length - expected) > 2:
             raise BitstreamError("corrupt header (inconsistent lengths or sample rate)")
         return header
+
+
+def _check_rate(sample_rate) -> None:
+    """The original rate must be an integer the header can carry and a decoder accepts."""
+    if isinstance(sample_rate, (bool, np.bool_)) or not isinstance(sample_rate, (int, np.integer)) \
+            or not 0 < sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"sample rate must be an integer from 1 to {MAX_SAMPLE_RATE} Hz, got {sample_rate!r}")

@@ -2,6 +2,10 @@
 
 The only allowed outcomes for any input are audio (finite, within [-1, 1])
 or BitstreamError. The corpus is seeded with real streams at every bitrate.
+Three of every four inputs are re-sealed first (``VQCODEC_FUZZ_RESEAL=0``
+turns it off): header and packet checksums recomputed, as an attacker can, so
+mutations reach the range decoder and the entropy model instead of stopping
+at a checksum.
 
     pip install atheris
     python fuzz/decoder.py -runs=200000 -max_len=4096 fuzz/corpus    # corpus folder is created and grown
@@ -14,7 +18,10 @@ replay one with ``python fuzz/decoder.py crash-<hash>``.
 from __future__ import annotations
 
 import logging
+import os
+import struct
 import sys
+import zlib
 from pathlib import Path
 
 import atheris
@@ -24,6 +31,7 @@ import scipy.fft  # noqa: F401
 
 with atheris.instrument_imports(include=["codec"]):
     from codec import SpeechCodec
+    from codec.coding import bitstream
     from codec.coding.bitstream import BITRATES, BitstreamError
 
 CODEC = None
@@ -44,7 +52,30 @@ def seed_corpus(folder: Path, codec: SpeechCodec) -> None:
             (folder / f"seed_{quantizer}_{bitrate:g}.vqc").write_bytes(data)
 
 
+RESEAL = os.environ.get("VQCODEC_FUZZ_RESEAL", "1") != "0"
+
+
+def reseal(data: bytes) -> bytes:
+    """``data`` with a valid header checksum and every complete packet's checksum recomputed."""
+    if len(data) < bitstream.HEADER_BYTES or data[:4] != bitstream.MAGIC:
+        return data
+    out = bytearray(data)
+    out[36:40] = struct.pack("<I", zlib.crc32(bytes(out[:36])))
+    try:
+        header = bitstream.Header.unpack(bytes(out[:bitstream.HEADER_BYTES]))
+    except BitstreamError:
+        return bytes(out)
+    layout = bitstream.packet_layout(header, len(out) - bitstream.HEADER_BYTES)
+    for p in range(layout.packets):
+        a, b = bitstream.HEADER_BYTES + int(layout.offsets[p]), bitstream.HEADER_BYTES + int(layout.offsets[p + 1])
+        if b - a >= 4:
+            out[a:a + 4] = struct.pack("<I", bitstream.packet_checksum(bytes(out[a + 4:b]), p, header.crc))
+    return bytes(out)
+
+
 def test_one_input(data: bytes) -> None:
+    if RESEAL and len(data) % 4 != 3:
+        data = reseal(data)
     try:
         out, _ = CODEC.decode(data, original_rate=len(data) % 2 == 1)
     except BitstreamError:

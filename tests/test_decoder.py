@@ -110,3 +110,40 @@ def test_consistent_huge_length_claim_decodes_only_what_is_there(codec, streams)
     header = bytes(body) + struct.pack("<I", zlib.crc32(bytes(body)))
     out, _ = codec.decode(header + data[bitstream.HEADER_BYTES:], original_rate=True)
     assert len(out) <= 24000 + 320
+
+
+def reseal(data: bytes, packet: int, body: bytes) -> bytes:
+    """``data`` with packet ``packet``'s payload replaced by ``body`` and its checksum recomputed, as anyone can."""
+    header = bitstream.Header.unpack(data[:bitstream.HEADER_BYTES])
+    layout = bitstream.packet_layout(header, len(data) - bitstream.HEADER_BYTES)
+    a = bitstream.HEADER_BYTES + int(layout.offsets[packet])
+    b = bitstream.HEADER_BYTES + int(layout.offsets[packet + 1])
+    body = body.ljust(b - a - 4, b"\0")[:b - a - 4]
+    return data[:a] + struct.pack("<I", bitstream.packet_checksum(body, packet, header.crc)) + body + data[b:]
+
+
+@SETTINGS
+@given(body=st.binary(min_size=4, max_size=400), packet=st.integers(0, 4), which=st.sampled_from([8.0, 32.0]))
+def test_garbage_payload_with_a_valid_checksum_is_concealed(codec, streams, body, packet, which):
+    """A crafted packet (valid CRC, garbage inside) costs that packet, never the stream."""
+    check_decode(codec, reseal(streams[which], packet, body))
+
+
+def test_resealed_garbage_that_breaks_the_entropy_decoder(codec, streams, caplog):
+    import logging
+
+    rng = np.random.default_rng(0)
+    data = streams[32.0]
+    clean = codec.decode(data)[0]
+    failures = 0
+    for trial in range(60):   # about 7 % of random payloads make constriction's decoder assert
+        damaged = reseal(data, trial % 5, rng.integers(0, 256, 400, dtype=np.uint8).tobytes())
+        with caplog.at_level(logging.WARNING):
+            caplog.clear()
+            out, _ = codec.decode(damaged)
+        failures += "corrupt packet" in caplog.text
+        assert out.shape == clean.shape and np.isfinite(out).all()
+        # Frames after the damaged packet's overlap decode exactly as before.
+        after = (trial % 5 + 1) * 4 * 320 - 160
+        np.testing.assert_array_equal(out[after:], clean[after:])
+    assert failures > 0, "no payload reached the entropy decoder's failure: the test tests nothing"

@@ -137,6 +137,12 @@ def test_bad_audio_is_a_clear_error(codec, bad, error):
         codec.encode(bad, 16000)
 
 
+def test_a_sample_rate_must_be_a_real_rate(codec, speech):
+    for rate in (True, 16000.0, 0, 10 ** 6):
+        with pytest.raises(AudioError, match="sample rate must be an integer"):
+            codec.encode(speech, rate)
+
+
 def test_unknown_options_are_clear_errors(codec, speech):
     with pytest.raises(ValueError, match="unsupported bitrate"):
         codec.encode(speech, 16000, bitrate=12)

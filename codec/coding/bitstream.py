@@ -50,7 +50,7 @@ class BitstreamError(ValueError):
 
 
 __all__ = ["BITRATES", "BitstreamError", "HEADER_BYTES", "Header", "PacketLayout", "QUANTIZERS", "frame_bytes",
-           "open_packet", "packet_frame_counts", "packet_layout", "packet_sizes", "payload_words", "seal_packet"]
+           "open_packet", "packet_checksum", "packet_frame_counts", "packet_layout", "packet_sizes", "payload_words", "seal_packet"]
 
 
 def frame_bytes(bitrate: float) -> int:
@@ -160,7 +160,8 @@ def payload_words(size: int) -> int:
     return (size - PACKET_CRC_BYTES) // 4
 
 
-def _packet_crc(body: bytes, index: int, header_crc: int) -> int:
+def packet_checksum(body: bytes, index: int, header_crc: int) -> int:
+    """The CRC-32 a packet carries: over its body, seeded with the header's CRC and the packet's index."""
     return zlib.crc32(body, zlib.crc32(index.to_bytes(8, "little"), header_crc))
 
 
@@ -170,7 +171,7 @@ def seal_packet(words: np.ndarray, size: int, index: int, header_crc: int) -> by
     if len(words) > capacity:
         raise ValueError(f"{len(words)} words do not fit a packet of {capacity}")
     body = np.asarray(words, dtype="<u4").tobytes().ljust(size - PACKET_CRC_BYTES, b"\0")
-    return struct.pack("<I", _packet_crc(body, index, header_crc)) + body
+    return struct.pack("<I", packet_checksum(body, index, header_crc)) + body
 
 
 def open_packet(packet: bytes, index: int, header_crc: int) -> np.ndarray | None:
@@ -179,7 +180,7 @@ def open_packet(packet: bytes, index: int, header_crc: int) -> np.ndarray | None
         return None
     (crc,) = struct.unpack_from("<I", packet)
     body = packet[PACKET_CRC_BYTES:]
-    if _packet_crc(body, index, header_crc) != crc:
+    if packet_checksum(body, index, header_crc) != crc:
         return None
     usable = len(body) // 4 * 4
     return np.frombuffer(body[:usable], dtype="<u4").astype(np.uint32)

@@ -168,6 +168,9 @@ class EnvelopeCoder:
             while f"{prefix}.codebooks.{len(books)}.entries" in state:
                 books.append(np.asarray(state[f"{prefix}.codebooks.{len(books)}.entries"], dtype=np.float32))
             if books:
+                bits = sum(np.log2(len(b)) for b in books)
+                if abs(bits - config["bits"]) > 1e-9:
+                    raise ValueError(f"{prefix} codebooks make {bits:g} bits, not the {config['bits']} declared")
                 stages.append(Stage(method, books, beam))
         if not stages:
             raise ValueError("no codebooks in this model entry")

@@ -19,7 +19,7 @@ import numpy as np
 from . import bitstream
 from .noise_filling import noise_index
 from .side_info import side_bits
-from .spectrum import GAIN_BITS, SILENT, Shaping, gain_value, level_index, quantize
+from .spectrum import GAIN_BITS, ROUNDING, SILENT, Shaping, gain_value, level_index, quantize
 
 RANGE_CODER_MARGIN = 24   # bits per packet kept for the range coder's termination and table rounding
 
@@ -67,13 +67,19 @@ def code_at_gain(spectrum: np.ndarray, shaping: Shaping, gain: np.ndarray, model
 
 
 def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, model) -> FrameCode:
-    """The finest gain per frame whose estimated spectrum cost fits ``budgets`` (bits, per frame).
+    """The finest gain per frame whose estimated spectrum cost fits ``budgets`` (bits, per frame) and at
+    which no coefficient saturates the symbol range.
 
     Bisection over the gain indices, all frames at once: the cost falls
     (almost always monotonically) as the gain grows; SILENT when nothing fits.
+    A saturated coefficient (|q| clipped at the entropy model's largest symbol)
+    is not a finer quantization but a wrong one: a pure tone coded that way came
+    out at 0 dB SNR, its peak bins clipped and everything else zero.
     """
     frames = spectrum.shape[0]
     weighted = spectrum * shaping.weights
+    # q = floor(|y| + ROUNDING) stays within max_symbol while |y| < max_symbol + 1 - ROUNDING.
+    unsaturated = np.abs(weighted).max(-1) / (model.max_symbol + 1 - ROUNDING)
     offset = model.context_offset(shaping.shape)
     # The search runs in float32 (twice as fast); the final coding, whose classes the decoder
     # must reproduce exactly, in float64.
@@ -83,7 +89,7 @@ def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, model
     for _ in range(GAIN_BITS):
         mid = (lo + hi) // 2
         _, q, _, classes = _quantized(weighted32, offset32, mid, model)
-        fits = _cost(q, classes, mid, model) <= budgets
+        fits = (_cost(q, classes, mid, model) <= budgets) & ((gain_value(mid) > unsaturated) | (mid == SILENT))
         hi = np.where(fits, mid, hi)
         lo = np.where(fits, lo, mid + 1)
     y, q, level, classes = _quantized(weighted, offset, lo, model)

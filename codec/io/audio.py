@@ -40,14 +40,23 @@ def to_mono(data: np.ndarray) -> np.ndarray:
     return data if data.ndim == 1 else data.mean(axis=1)
 
 
+MAX_CHANNELS = 64
+MAX_PEAK = 64.0            # float samples beyond this (36 dB over full scale) are not audio in [-1, 1]
+
+
 def as_float_mono(wav: np.ndarray) -> np.ndarray:
     """Float32 mono samples from float or integer PCM, (samples,) or (samples, channels).
 
     Integer PCM is scaled to [-1, 1) by its type's range (unsigned types centred).
+    A (channels, samples) array is refused with a hint rather than read as
+    thousands of channels, and so are float samples far beyond full scale.
     """
     wav = np.asarray(wav)
     if wav.ndim not in (1, 2) or wav.size == 0:
         raise AudioError(f"expected a non-empty (samples,) or (samples, channels) array, got shape {wav.shape}")
+    if wav.ndim == 2 and wav.shape[1] > MAX_CHANNELS:
+        raise AudioError(f"an array of shape {wav.shape} has {wav.shape[1]} channels; for (channels, samples) "
+                         "audio pass its transpose (wav.T)")
     if np.issubdtype(wav.dtype, np.integer):
         info = np.iinfo(wav.dtype)
         wav = (wav.astype(np.float64) - (info.min + info.max + 1) / 2) / ((info.max - info.min + 1) / 2)
@@ -56,6 +65,9 @@ def as_float_mono(wav: np.ndarray) -> np.ndarray:
     wav = to_mono(wav).astype(np.float32, copy=False)
     if not np.isfinite(wav).all():
         raise AudioError("audio contains NaN or Inf samples")
+    peak = float(np.abs(wav).max())
+    if peak > MAX_PEAK:
+        raise AudioError(f"samples reach {peak:.3g}: float audio is expected within [-1, 1] (scale it first)")
     return wav
 
 
@@ -132,6 +144,9 @@ def read_blocks(source, *, blocksize: int = BLOCK, name: str | None = None) -> t
                 for block in handle.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
                     if not np.isfinite(block).all():
                         raise AudioError(f"{name}: contains NaN or infinite samples")
+                    if block.size and np.abs(block).max() > MAX_PEAK:
+                        raise AudioError(f"{name}: samples reach {np.abs(block).max():.3g}; float audio is "
+                                         "expected within [-1, 1] (scale it first)")
                     yield to_mono(block)
             except (sf.LibsndfileError, RuntimeError) as err:   # a truncated or corrupt FLAC, MP3, ...
                 raise AudioError(f"{name}: unreadable audio data ({err})") from None

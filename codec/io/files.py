@@ -117,17 +117,17 @@ def decode_file(src: str | Path, dst: str | Path, *, original_rate: bool = False
     fmt, subtype = output_format("out.wav" if dst == STDIO else dst, subtype)
     codec = codec or SpeechCodec.load()
     with read_stream(src) as data:
+        lost = None
         if loss:
-            data, _ = drop_packets(bytes(data), **loss)
-        rate, length, blocks = codec.open_stream(data, postfilter=postfilter).output(original_rate=original_rate)
+            data, lost = drop_packets(bytes(data), **loss)
+        stream = codec.open_stream(data, postfilter=postfilter, lost=lost)
+        rate, length, blocks = stream.output(original_rate=original_rate)
         if progress is not None:
             blocks = _counted(blocks, progress)
         if dst == STDIO:
             _write_wav_stdout(blocks, rate, length, subtype)
         else:
-            if fmt == "WAV" and length * _sample_bytes(subtype) > WAV_LIMIT:
-                fmt = "RF64"   # a plain WAV's 32-bit sizes cannot count these samples
-            _write_audio(blocks, dst, rate, fmt, subtype)
+            _write_audio(blocks, dst, rate, container(fmt, length, subtype), subtype)
     return length / rate
 
 
@@ -142,6 +142,11 @@ def _write_audio(blocks: Iterator, dst: str, rate: int, fmt: str, subtype: str) 
             if "System error" in text or "error writing" in text.lower():
                 raise OSError(f"{dst}: write failed ({text})") from None
             raise AudioError(f"{dst}: cannot write {fmt} {subtype} at {rate} Hz ({text})") from None
+
+
+def container(fmt: str, samples: int, subtype: str) -> str:
+    """``fmt``, or RF64 for a WAV whose samples a plain WAV's 32-bit sizes cannot count (over 4 GiB)."""
+    return "RF64" if fmt == "WAV" and samples * _sample_bytes(subtype) > WAV_LIMIT else fmt
 
 
 def _sample_bytes(subtype: str) -> int:

@@ -49,3 +49,14 @@ def test_clear_errors(tmp_path):
     sf.write(bad, np.array([0.0, np.nan, 0.1], dtype=np.float32), 16000, subtype="FLOAT")
     with pytest.raises(audio.AudioError, match="NaN"):
         audio.load(bad)
+
+
+def test_arrays_that_are_not_audio_are_refused_with_a_hint():
+    from codec.io.audio import AudioError, as_float_mono
+
+    with pytest.raises(AudioError, match=r"pass its transpose \(wav.T\)"):
+        as_float_mono(np.zeros((2, 16000)))                 # (channels, samples)
+    with pytest.raises(AudioError, match="within"):
+        as_float_mono(np.full(100, 1e10))                    # finite, but no audio
+    assert as_float_mono(np.zeros((16000, 2))).shape == (16000,)
+    assert as_float_mono(np.full(10, 1.5)).max() == 1.5     # a little over full scale is coded as it is
