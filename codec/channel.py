@@ -36,9 +36,20 @@ def loss_pattern(packets: int, rate: float, *, burst: float = 1.0, seed: int = 0
 
 def drop_packets(data: bytes, rate: float, *, burst: float = 1.0, seed: int = 0) -> tuple[bytes, np.ndarray]:
     """A copy of stream ``data`` with packets lost at ``rate``; also returns the loss mask."""
+    return lose(data, loss_pattern(packet_count(data), rate, burst=burst, seed=seed))
+
+
+def packet_count(data: bytes) -> int:
+    """Complete packets in stream ``data``."""
+    header = bitstream.Header.unpack(data[:bitstream.HEADER_BYTES])
+    return bitstream.packet_layout(header, len(data) - bitstream.HEADER_BYTES).packets
+
+
+def lose(data: bytes, lost: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """A copy of stream ``data`` with the packets flagged in ``lost`` (packets,) zeroed; and ``lost``."""
     header = bitstream.Header.unpack(data[:bitstream.HEADER_BYTES])
     layout = bitstream.packet_layout(header, len(data) - bitstream.HEADER_BYTES)
-    lost = loss_pattern(layout.packets, rate, burst=burst, seed=seed)
+    lost = np.asarray(lost, dtype=bool)[:layout.packets]
     out = bytearray(data)
     offsets = bitstream.HEADER_BYTES + layout.offsets
     for p in np.flatnonzero(lost):

@@ -46,3 +46,13 @@ def test_decode_loss_option(tmp_path):
     clean, lossy = sf.read(tmp_path / "clean.wav")[0], sf.read(tmp_path / "lossy.wav")[0]
     assert clean.shape == lossy.shape and not np.array_equal(clean, lossy)
     assert main(["decode", "-q", str(vqc), str(tmp_path / "x.wav"), "--loss", "1.5"]) == 2
+
+
+def test_the_channel_loses_the_rate_it_names():
+    """Over a long run the two-state channel loses the nominal share in bursts of the nominal mean length
+    (the benchmark draws one run over all clips: per-clip runs of ~120 packets mostly lose nothing at 1 %)."""
+    for rate, burst in ((0.01, 1.0), (0.01, 3.0), (0.05, 3.0), (0.10, 1.0)):
+        lost = loss_pattern(200_000, rate, burst=burst, seed=1)
+        assert abs(lost.mean() / rate - 1) < 0.1, (rate, burst, lost.mean())
+        runs = np.diff(np.flatnonzero(np.diff(np.concatenate([[0], lost.astype(int), [0]]))))[::2]
+        assert abs(runs.mean() / burst - 1) < 0.1, (rate, burst, runs.mean())

@@ -107,25 +107,20 @@ def beam_search(x: np.ndarray, entries: np.ndarray, beam: int, *, ordered: bool,
             dist = error[..., None] - 2.0 * (weighted @ flat[cand].T) + flat_sq[..., cand]
             width = k_size
         else:
-            # Only the codebooks each beam has not used: (N, B, M - step, K).
-            free = np.argsort((chosen >= 0).astype(np.int8), axis=-1, kind="stable")[..., :m_books - step]
-            dist = flat_sq - 2.0 * (weighted @ flat.T)
-            dist = np.take_along_axis(dist.reshape(n, n_beams, m_books, k_size), free[..., None], axis=2)
-            dist = dist + error[..., None, None]
-            width = (m_books - step) * k_size
+            # Codebooks a beam has used are out of reach: their distances become infinite.
+            dist = flat_sq - 2.0 * (weighted @ flat.T) + error[..., None]
+            used = np.repeat(chosen >= 0, k_size, axis=-1)              # (N, B, M K)
+            dist = np.where(used, np.inf, dist)
+            width = m_books * k_size
         dist = dist.reshape(n, -1)
         # A tuple of step + 1 codewords has at most step + 1 parents, so this many candidates
         # always hold `beam` distinct tuples when that many exist.
-        pool = min(dist.shape[1], beam if ordered else beam * (step + 1))
+        reachable = n_beams * k_size * (1 if ordered else m_books - step)
+        pool = min(reachable, beam if ordered else beam * (step + 1))
         cand_idx = _smallest(dist, pool)
         cand_err = np.take_along_axis(dist, cand_idx, axis=1)
         parent = cand_idx // width
-        if ordered:
-            codeword = cand_idx % width + step * k_size
-        else:
-            slot = cand_idx % width
-            book = np.take_along_axis(free.reshape(n, -1), parent * (m_books - step) + slot // k_size, axis=1)
-            codeword = book * k_size + slot % k_size
+        codeword = cand_idx % width + (step * k_size if ordered else 0)
         new_chosen = np.take_along_axis(chosen, parent[..., None], axis=1).copy()
         np.put_along_axis(new_chosen, book_of[codeword][..., None], (codeword % k_size)[..., None], axis=2)
         if not ordered and step > 0 and pool > beam:
