@@ -41,7 +41,7 @@ def main() -> None:
     if vqcodec(command + (["--force"] if args.force else [])) != 0:
         raise SystemExit("vqcodec eval failed")
     summary = json.loads((out / "summary.json").read_text())
-    print("published 16-bit AVQ codec (PESQ-WB, REFERENCES.md): "
+    print("published 16-bit AVQ codec (PESQ-WB, Vali & Baeckstroem, ICASSP 2023): "
           + ", ".join(f"{k:g}: {v:.2f}" for k, v in PUBLISHED_AVQ.items()))
     path = write_json("codec_quality", {"command": "vqcodec " + " ".join(command), **summary}, args.out_dir)
     print(f"wrote {path}")

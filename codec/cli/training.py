@@ -103,7 +103,7 @@ def add_parsers(sub) -> None:
                                    "speaker-disjoint train/valid split, and LSF features OUT/features/lsf_*.npy "
                                    "computed with the codec's own analysis. Interrupted runs resume; unreadable "
                                    "files are listed in OUT/skipped.txt. SOURCE 'demo' installs (apt-get) and "
-                                   "uses the demo corpus of DESIGN.md; any other SOURCE is a folder whose first "
+                                   "uses the demo corpus (docs/training.md); any other SOURCE is a folder whose first "
                                    "sub-folder level names the speaker (LibriSpeech, VCTK layouts).")
     p.add_argument("source", help="'demo' or a folder of audio files")
     p.add_argument("--out", required=True, help="output folder")

@@ -85,15 +85,19 @@ class SpectrumModel:
         (beta * shape_k + offset[band(k)] - CLASS_MIN) / CLASS_STEP, (frames, N)."""
         return (self.beta * shape + (self.offsets[self._band_of_bin] - CLASS_MIN)) / CLASS_STEP
 
-    def classes(self, level: np.ndarray, shape: np.ndarray, *, offset: np.ndarray | None = None) -> np.ndarray:
+    def classes(self, level: np.ndarray, shape: np.ndarray, *, offset: np.ndarray | None = None,
+                as_int: bool = True) -> np.ndarray:
         """Context class per bin from (frames,) level indices and (frames, N) shapes.
 
         ``offset``, the precomputed :meth:`context_offset` of ``shape``, saves
-        its recomputation when the same frames are tried at many gains.
+        its recomputation when the same frames are tried at many gains;
+        ``as_int=False`` keeps the classes in ``offset``'s float type (the rate
+        loop's search indexes with them directly).
         """
         offset = self.context_offset(shape) if offset is None else offset
         u = offset + (level_value(level) / CLASS_STEP).astype(offset.dtype)[:, None]
-        return np.clip(np.floor(u), 0, len(self.probabilities) - 1).astype(np.int64)
+        classes = np.clip(np.floor(u), 0, len(self.probabilities) - 1)
+        return classes.astype(np.int64) if as_int else classes
 
     def bits(self, classes: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Estimated cost of each frame's integers in bits: (frames, N) -> (frames,)."""

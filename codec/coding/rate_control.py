@@ -59,6 +59,17 @@ def _cost(q: np.ndarray, classes: np.ndarray, gain: np.ndarray, model) -> np.nda
     return np.where(gain == SILENT, 0.0, model.bits(classes, q))
 
 
+def _search_cost(weighted: np.ndarray, offset: np.ndarray, gain: np.ndarray, model) -> np.ndarray:
+    """Estimated bits of each frame at gain indices (frames,): ``_quantized`` and ``_cost`` fused for
+    the bisection, in ``weighted``'s dtype, with fewer passes over the spectra and the same values."""
+    y = weighted / gain_value(gain).astype(weighted.dtype)[:, None]
+    magnitude = np.abs(y)
+    q = np.minimum(np.floor(magnitude + ROUNDING), model.max_symbol)
+    classes = model.classes(level_index(magnitude), None, offset=offset, as_int=False)
+    index = classes * model.probabilities.shape[1] + (np.copysign(q, y) + model.max_symbol)
+    return np.where(gain == SILENT, 0.0, model.cost[index.astype(np.int32)].sum(-1))
+
+
 def code_at_gain(spectrum: np.ndarray, shaping: Shaping, gain: np.ndarray, model) -> tuple[FrameCode, np.ndarray]:
     """Quantize every frame at its gain index; also returns the spectrum's cost in bits (frames,)."""
     gain = np.asarray(gain, dtype=np.int64)
@@ -88,8 +99,8 @@ def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, model
     hi = np.full(frames, SILENT, dtype=np.int64)
     for _ in range(GAIN_BITS):
         mid = (lo + hi) // 2
-        _, q, _, classes = _quantized(weighted32, offset32, mid, model)
-        fits = (_cost(q, classes, mid, model) <= budgets) & ((gain_value(mid) > unsaturated) | (mid == SILENT))
+        fits = (_search_cost(weighted32, offset32, mid, model) <= budgets) & ((gain_value(mid) > unsaturated)
+                                                                             | (mid == SILENT))
         hi = np.where(fits, mid, hi)
         lo = np.where(fits, lo, mid + 1)
     y, q, level, classes = _quantized(weighted, offset, lo, model)

@@ -78,7 +78,7 @@ def _package_files(package: str) -> list[Path]:
 
 
 def demo_sources() -> list[Source]:
-    """The demo corpus of DESIGN.md from the installed Debian packages.
+    """The demo corpus (docs/training.md) from the installed Debian packages.
 
     - tuxpaint-stamps-default: spoken stamp descriptions ``*_desc_LANG.ogg``;
       the speaker proxy is the language. Catalan ones are low-passed: left out.
