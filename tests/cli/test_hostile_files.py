@@ -173,3 +173,17 @@ def test_simulated_losses_are_reported_as_lost_not_corrupt(tmp_path, caplog):
 def test_empty_paths_are_refused(capsys):
     assert main(["encode", "", "out.vqc"]) == 2
     assert "empty file name" in capsys.readouterr().err
+
+
+def test_two_encodes_to_one_output_leave_one_whole_stream(tmp_path):
+    """Each writer has its own temporary file: whichever rename lands last, the output is one complete stream."""
+    from codec import SpeechCodec
+
+    out = tmp_path / "same.vqc"
+    runs = [subprocess.Popen([sys.executable, "-m", "codec", "encode", str(CLIPS[0]), str(out), "--bitrate", rate,
+                              "--force", "-q"]) for rate in ("8", "32")]
+    assert [r.wait(timeout=120) for r in runs] == [0, 0]
+    data = out.read_bytes()
+    codec = SpeechCodec.load()
+    expected = {codec.encode(sf.read(CLIPS[0], dtype="float32")[0], 16000, bitrate=b) for b in (8.0, 32.0)}
+    assert data in expected and sorted(p.name for p in tmp_path.iterdir()) == ["same.vqc"]

@@ -177,3 +177,16 @@ def test_committed_samples_folder_is_complete():
         assert name in (root / "index.html").read_text()
         assert sf.info(root / name).samplerate == 16000
     assert {c["kbps"] for clip in manifest["clips"] for c in clip["conditions"]} == {8, 9.6, 13.2, 16.4, 24.4, 32}
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_mushra_page_opened_from_a_file_says_it_needs_a_server(samples_dir):
+    """Browsers do not let a file:// page fetch its audio; the page says so instead of 'loading' forever."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto((samples_dir / "mushra.html").as_uri())
+        assert "needs a local web server" in page.text_content("#loading")
+        assert "python -m http.server" in page.text_content("#loading")
+        browser.close()
