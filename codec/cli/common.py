@@ -15,8 +15,7 @@ class CommandError(Exception):
 
 def single_threaded_numerics() -> None:
     """One BLAS/OpenMP thread unless the user chose otherwise: the codec's matrices are small, and extra
-    threads only spin (measured: a 10-minute file took 51 s wall with default threads, 7 s with one).
-    Set before numpy loads; spawned workers inherit it."""
+    threads only spin (``codec.threads``). Set before numpy loads; spawned workers inherit it."""
     for name in SINGLE_THREADED:
         os.environ.setdefault(name, "1")
 
