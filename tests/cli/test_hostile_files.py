@@ -187,3 +187,18 @@ def test_two_encodes_to_one_output_leave_one_whole_stream(tmp_path):
     codec = SpeechCodec.load()
     expected = {codec.encode(sf.read(CLIPS[0], dtype="float32")[0], 16000, bitrate=b) for b in (8.0, 32.0)}
     assert data in expected and sorted(p.name for p in tmp_path.iterdir()) == ["same.vqc"]
+
+
+def test_a_full_disk_under_soundfile_is_one_line(tmp_path, monkeypatch, capsys):
+    """libsndfile reports a failed write as 'System error' (not an OSError): still one line, no output."""
+    main(["encode", str(CLIPS[0]), str(tmp_path / "a.vqc"), "-q"])
+    capsys.readouterr()
+
+    def full(self, data):
+        raise sf.LibsndfileError(2)   # SF_ERR_SYSTEM, what a full disk gives
+
+    monkeypatch.setattr(sf.SoundFile, "write", full)
+    assert main(["decode", str(tmp_path / "a.vqc"), str(tmp_path / "a.wav")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a.wav: write failed" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.vqc"]
