@@ -111,6 +111,12 @@ def child_cpu(command: list[str]) -> float:
 
 def whole_process(wav: np.ndarray, repeats: int) -> list[dict]:
     """Per rate: best CPU of vqcodec encode + decode and of opusenc + opusdec, same file, same run."""
+    import codec
+
+    # An installed package has its bytecode compiled (pip does it); an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE would otherwise recompile the package in every process.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(codec.__file__).parent)], check=True,
+                   capture_output=True)
     vqcodec = [sys.executable, "-m", "codec"]
     rows = []
     with tempfile.TemporaryDirectory(prefix="vqcodec-speed-") as folder:
