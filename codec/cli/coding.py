@@ -101,7 +101,7 @@ def _progress(src, args, seconds: float | None, rate: int):
         return None
     from tqdm import tqdm
 
-    bar = tqdm(total=round(seconds, 1), unit="s", desc=str(src), leave=False)
+    bar = tqdm(total=round(seconds, 1), unit="s", desc=str(src), leave=False, disable=None)   # None: TTY only
     return lambda samples: bar.update(round(samples / rate, 1) - bar.n)
 
 

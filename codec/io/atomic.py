@@ -33,7 +33,10 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     check_replaceable(path)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
+    try:
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
+    except OSError as err:
+        raise OSError(f"{path}: cannot write there ({err.strerror or err})") from None
     os.close(handle)
     partial = Path(name)
     try:

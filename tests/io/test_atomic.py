@@ -23,3 +23,9 @@ def test_failure_keeps_the_old_file(tmp_path):
         raise RuntimeError("interrupted")
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_an_unwritable_place_names_the_target(tmp_path):
+    target = tmp_path / "missing" / "out.npy"
+    with pytest.raises(OSError, match=r"out.npy: cannot write there"), atomic_write(target):
+        pass
