@@ -100,9 +100,12 @@ class SpectrumModel:
         return classes.astype(np.int64) if as_int else classes
 
     def bits(self, classes: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """Estimated cost of each frame's integers in bits: (frames, N) -> (frames,)."""
+        """Estimated cost of each frame's integers in bits: (frames, N) -> (frames,).
+
+        ``classes`` and ``q`` may be integer, or float holding integers (the rate loop's search)."""
         width = self.probabilities.shape[1]
-        return self.cost[classes * width + q + self.max_symbol].sum(-1)
+        index = classes * width + q + self.max_symbol   # integer-valued even when classes and q are float
+        return self.cost[index.astype(np.intp, copy=False)].sum(-1)
 
     # ------------------------------------------------------------ range coding
 

@@ -45,29 +45,19 @@ class FrameCode:
     classes: np.ndarray
 
 
-def _quantized(weighted: np.ndarray, offset: np.ndarray, gain: np.ndarray, model):
+def _quantized(weighted: np.ndarray, offset: np.ndarray, gain: np.ndarray, model, *, exact: bool = True):
     """y, q, level and classes of weighted spectra (frames, N) at gain indices (frames,);
-    ``offset`` is the model's context offset of the frames' shapes."""
+    ``offset`` is the model's context offset of the frames' shapes. ``exact=False`` (the rate loop's
+    search) keeps q and the classes in ``weighted``'s float type: the same values, fewer conversions."""
     y = weighted / gain_value(gain).astype(weighted.dtype)[:, None]
     y[gain == SILENT] = 0.0
-    q = quantize(y, model.max_symbol)
+    q = quantize(y, model.max_symbol, dtype=np.int32 if exact else y.dtype)
     level = level_index(y)
-    return y, q, level, model.classes(level, None, offset=offset)
+    return y, q, level, model.classes(level, None, offset=offset, as_int=exact)
 
 
 def _cost(q: np.ndarray, classes: np.ndarray, gain: np.ndarray, model) -> np.ndarray:
     return np.where(gain == SILENT, 0.0, model.bits(classes, q))
-
-
-def _search_cost(weighted: np.ndarray, offset: np.ndarray, gain: np.ndarray, model) -> np.ndarray:
-    """Estimated bits of each frame at gain indices (frames,): ``_quantized`` and ``_cost`` fused for
-    the bisection, in ``weighted``'s dtype, with fewer passes over the spectra and the same values."""
-    y = weighted / gain_value(gain).astype(weighted.dtype)[:, None]
-    magnitude = np.abs(y)
-    q = np.minimum(np.floor(magnitude + ROUNDING), model.max_symbol)
-    classes = model.classes(level_index(magnitude), None, offset=offset, as_int=False)
-    index = classes * model.probabilities.shape[1] + (np.copysign(q, y) + model.max_symbol)
-    return np.where(gain == SILENT, 0.0, model.cost[index.astype(np.int32)].sum(-1))
 
 
 def code_at_gain(spectrum: np.ndarray, shaping: Shaping, gain: np.ndarray, model) -> tuple[FrameCode, np.ndarray]:
@@ -99,8 +89,8 @@ def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, model
     hi = np.full(frames, SILENT, dtype=np.int64)
     for _ in range(GAIN_BITS):
         mid = (lo + hi) // 2
-        fits = (_search_cost(weighted32, offset32, mid, model) <= budgets) & ((gain_value(mid) > unsaturated)
-                                                                             | (mid == SILENT))
+        _, q, _, classes = _quantized(weighted32, offset32, mid, model, exact=False)
+        fits = (_cost(q, classes, mid, model) <= budgets) & ((gain_value(mid) > unsaturated) | (mid == SILENT))
         hi = np.where(fits, mid, hi)
         lo = np.where(fits, lo, mid + 1)
     y, q, level, classes = _quantized(weighted, offset, lo, model)

@@ -72,10 +72,11 @@ def gain_value(index: np.ndarray) -> np.ndarray:
     return np.exp2((np.asarray(index, dtype=np.float64) - GAIN_ZERO) * GAIN_STEP)
 
 
-def quantize(y: np.ndarray, max_symbol: int) -> np.ndarray:
-    """Round with offset ROUNDING towards zero, saturate at +-max_symbol: float -> int32."""
-    q = np.floor(np.abs(y) + ROUNDING)
-    return (np.sign(y) * np.minimum(q, max_symbol)).astype(np.int32)
+def quantize(y: np.ndarray, max_symbol: int, *, dtype=np.int32) -> np.ndarray:
+    """Round with offset ROUNDING towards zero, saturate at +-max_symbol: float -> ``dtype`` (the rate
+    loop's search keeps its float type: integer values, one conversion fewer)."""
+    q = np.minimum(np.floor(np.abs(y) + ROUNDING), max_symbol)
+    return np.copysign(q, y).astype(dtype, copy=False)
 
 
 def level_index(y: np.ndarray) -> np.ndarray:
