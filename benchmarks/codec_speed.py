@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -32,8 +31,9 @@ from pathlib import Path
 
 # One thread means one: numpy's BLAS threads would otherwise spin on the other
 # core and count in process_time (it halved the measured speed). Set before numpy loads.
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+from codec.threads import single_threaded_environment  # noqa: E402  (imports no numpy)
+
+single_threaded_environment()
 
 import shutil  # noqa: E402
 import tempfile  # noqa: E402

@@ -36,7 +36,7 @@ from .io.atomic import atomic_write
 
 MODEL_FORMAT = 3                     # 1-2 were torch pickles (vqcodec 0.1)
 CONFIG_KEYS = EnvelopeCoder.CONFIG_KEYS
-_TRAINING_ONLY = ("batches_used", "batches_seen")   # usage counters: not part of a model
+TRAINING_ONLY = ("batches_used", "batches_seen")   # usage counters: not part of a model
 
 
 class ModelError(ValueError):
@@ -64,7 +64,7 @@ def model_id(entries: dict[str, dict], spectrum: dict[str, np.ndarray] | None = 
         entry = entries[name]
         digest.update(json.dumps({name: {k: entry[k] for k in CONFIG_KEYS}}, sort_keys=True).encode())
         for key in sorted(entry["state"]):
-            if not key.endswith(_TRAINING_ONLY):
+            if not key.endswith(TRAINING_ONLY):
                 digest.update(key.encode())
                 digest.update(np.ascontiguousarray(entry["state"][key], dtype=np.float32).tobytes())
     for key in sorted(spectrum or {}):
@@ -84,7 +84,7 @@ def save_model(path: str | Path, entries: dict[str, dict], spectrum: SpectrumMod
     for name, entry in entries.items():
         config["quantizers"][name] = {k: entry[k] for k in CONFIG_KEYS}
         for key, value in entry["state"].items():
-            if not key.endswith(_TRAINING_ONLY):
+            if not key.endswith(TRAINING_ONLY):
                 arrays[f"quantizers/{name}/{key}"] = np.asarray(value, dtype=np.float32)
     for key, value in (state or {}).items():
         arrays[f"spectrum/{key}"] = np.asarray(value, dtype=np.float64)

@@ -12,7 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterator
+
+# The environment variables that size BLAS/OpenMP thread pools when a process loads numpy.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def single_threaded_environment() -> None:
+    """One thread per pool for numpy loaded after this call, here and in spawned processes, unless the
+    user set the variables (the command line and the speed benchmark call it before numpy loads)."""
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,7 +15,8 @@ import sys
 
 from .. import __version__
 from . import coding, evaluation, training
-from .common import CommandError, interrupt_on_sigterm, single_threaded_numerics
+from ..threads import single_threaded_environment
+from .common import CommandError, interrupt_on_sigterm
 
 log = logging.getLogger("vqcodec")
 
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    single_threaded_numerics()
+    single_threaded_environment()   # before numpy loads; spawned workers inherit it
     interrupt_on_sigterm()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)

@@ -6,18 +6,10 @@ import functools
 import os
 import signal
 
-SINGLE_THREADED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class CommandError(Exception):
     """An error caused by the user's input: printed as one line, exit code 2."""
-
-
-def single_threaded_numerics() -> None:
-    """One BLAS/OpenMP thread unless the user chose otherwise: the codec's matrices are small, and extra
-    threads only spin (``codec.threads``). Set before numpy loads; spawned workers inherit it."""
-    for name in SINGLE_THREADED:
-        os.environ.setdefault(name, "1")
 
 
 def interrupt_on_sigterm() -> None:

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..dsp.framing import SAMPLE_RATE
 from ..io.audio import AUDIO_SUFFIXES, AudioError
+from ..threads import THREAD_VARIABLES
 from .procedure import envelope_sd, prepared, score, sd_fields
 from .references import REFERENCES, ReferenceError
 
@@ -175,10 +176,9 @@ def _codec(model: str | None):
 def _single_threaded_children(active: bool):
     """Spawned workers start with one BLAS/OpenMP thread each: several workers' thread pools spinning
     on the same cores would slow each other and distort the timings."""
-    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {name: os.environ.get(name) for name in names}
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     if active:
-        os.environ.update(dict.fromkeys(names, "1"))
+        os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
     try:
         yield
     finally:

@@ -18,9 +18,8 @@ from torch import Tensor, nn
 
 from ..coding.envelope import EnvelopeCoder, closed_loop_step, sensitivity_weights
 from ..dsp import lpc
+from ..model import TRAINING_ONLY
 from ..quantizers import Quantizer, build
-
-_TRAINING_ONLY = ("batches_used", "batches_seen")
 
 
 class EnvelopeQuantizer(nn.Module):
@@ -106,7 +105,7 @@ class EnvelopeQuantizer(nn.Module):
     def entry(self) -> dict:
         """This quantizer's model-file entry: configuration and arrays (``codec.model``)."""
         state = {k: v.detach().cpu().numpy().copy() for k, v in self.state_dict().items()
-                 if not k.endswith(_TRAINING_ONLY)}
+                 if not k.endswith(TRAINING_ONLY)}
         return {"method": self.method, "bits": self.bits, "options": self.options, "weighted": self.weighted,
                 "packet_frames": self.packet_frames, "state": state}
 
