@@ -44,6 +44,16 @@ MAX_CHANNELS = 64
 MAX_PEAK = 64.0            # float samples beyond this (36 dB over full scale) are not audio in [-1, 1]
 
 
+def check_samples(samples: np.ndarray, source: str = "audio") -> None:
+    """Raise AudioError, naming ``source``, for NaN/Inf samples or float samples far beyond full scale."""
+    if not np.isfinite(samples).all():
+        raise AudioError(f"{source}: contains NaN or infinite samples")
+    peak = float(np.abs(samples).max(initial=0.0))
+    if peak > MAX_PEAK:
+        raise AudioError(f"{source}: samples reach {peak:.3g}; float audio is expected within [-1, 1] "
+                         "(scale it first)")
+
+
 def as_float_mono(wav: np.ndarray) -> np.ndarray:
     """Float32 mono samples from float or integer PCM, (samples,) or (samples, channels).
 
@@ -63,11 +73,7 @@ def as_float_mono(wav: np.ndarray) -> np.ndarray:
     elif not np.issubdtype(wav.dtype, np.floating):
         raise AudioError(f"unsupported sample type {wav.dtype}")
     wav = to_mono(wav).astype(np.float32, copy=False)
-    if not np.isfinite(wav).all():
-        raise AudioError("audio contains NaN or Inf samples")
-    peak = float(np.abs(wav).max())
-    if peak > MAX_PEAK:
-        raise AudioError(f"samples reach {peak:.3g}: float audio is expected within [-1, 1] (scale it first)")
+    check_samples(wav)
     return wav
 
 
@@ -142,11 +148,7 @@ def read_blocks(source, *, blocksize: int = BLOCK, name: str | None = None) -> t
         with handle:
             try:
                 for block in handle.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
-                    if not np.isfinite(block).all():
-                        raise AudioError(f"{name}: contains NaN or infinite samples")
-                    if block.size and np.abs(block).max() > MAX_PEAK:
-                        raise AudioError(f"{name}: samples reach {np.abs(block).max():.3g}; float audio is "
-                                         "expected within [-1, 1] (scale it first)")
+                    check_samples(block, name)
                     yield to_mono(block)
             except (sf.LibsndfileError, RuntimeError) as err:   # a truncated or corrupt FLAC, MP3, ...
                 raise AudioError(f"{name}: unreadable audio data ({err})") from None

@@ -36,6 +36,8 @@ WAV_LIMIT = 2 ** 32 - 1 - 44          # bytes of samples a plain WAV can hold; b
 # What each suffix means to soundfile, where the suffix is not the format's own name.
 _SUFFIX_FORMATS = {"aif": "AIFF", "aiff": "AIFF", "oga": "OGG", "au": "AU", "snd": "AU"}
 _DEFAULT_SUBTYPE = "PCM_16"
+_SAMPLE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}
+_STDOUT_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
 
 
 def output_format(dst: str | Path, subtype: str | None = None) -> tuple[str, str]:
@@ -146,19 +148,14 @@ def _write_audio(blocks: Iterator, dst: str, rate: int, fmt: str, subtype: str) 
 
 def container(fmt: str, samples: int, subtype: str) -> str:
     """``fmt``, or RF64 for a WAV whose samples a plain WAV's 32-bit sizes cannot count (over 4 GiB)."""
-    return "RF64" if fmt == "WAV" and samples * _sample_bytes(subtype) > WAV_LIMIT else fmt
-
-
-def _sample_bytes(subtype: str) -> int:
-    return {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}.get(subtype, 2)
+    return "RF64" if fmt == "WAV" and samples * _SAMPLE_BITS.get(subtype, 16) // 8 > WAV_LIMIT else fmt
 
 
 def _write_wav_stdout(blocks: Iterator, rate: int, length: int, subtype: str) -> None:
     """A WAV on standard output, written as it is decoded (its size is known from the stream's header)."""
-    codes = {"PCM_16": (1, 16), "PCM_24": (1, 24), "PCM_32": (1, 32), "FLOAT": (3, 32), "DOUBLE": (3, 64)}
-    if subtype not in codes:
-        raise AudioError(f"standard output: WAV on a pipe takes {', '.join(codes)}, not {subtype}")
-    tag, bits = codes[subtype]
+    if subtype not in _STDOUT_SUBTYPES:
+        raise AudioError(f"standard output: WAV on a pipe takes {', '.join(_STDOUT_SUBTYPES)}, not {subtype}")
+    tag, bits = (3 if subtype in ("FLOAT", "DOUBLE") else 1), _SAMPLE_BITS[subtype]   # 3: IEEE float, 1: PCM
     data_bytes = length * bits // 8
     if data_bytes > WAV_LIMIT:
         raise AudioError(f"standard output: {data_bytes} bytes of samples do not fit a WAV; decode to a file "
