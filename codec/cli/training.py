@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 from .common import CommandError
+
+log = logging.getLogger(__name__)
 
 
 def _cmd_complexity(args: argparse.Namespace) -> None:
@@ -28,14 +31,25 @@ def _cmd_complexity(args: argparse.Namespace) -> None:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
+    import tempfile
     from pathlib import Path
 
-    from ..corpus import features, prepare as corpus
+    from ..corpus import dev_set, features, prepare as corpus, recipes
 
     try:
+        if args.source == "dev":
+            tests_data = Path(__file__).resolve().parents[2] / "tests" / "data"
+            if not tests_data.is_dir():
+                log.warning("no tests/data beside the package (not a source checkout): no LibriVox clips")
+            with tempfile.TemporaryDirectory() as unpacked:   # kajongg is unpacked, not installed
+                sources = recipes.dev_sources(Path(unpacked), tests_data if tests_data.is_dir() else None)
+                print(f"voices: {dev_set.build(sources, Path(args.out))}")
+            return
         if args.source == "demo":
-            corpus.install_demo_packages()
-            sources = corpus.demo_sources()
+            recipes.install_packages(recipes.DEMO_PACKAGES)
+            sources = recipes.demo_sources()
+        elif args.source == "wide":
+            sources = recipes.wide_sources()
         else:
             folder = Path(args.source)
             if not folder.is_dir():
@@ -102,10 +116,13 @@ def add_parsers(sub) -> None:
                                    "write OUT/manifest.csv (path, duration, speaker, language, split) with a "
                                    "speaker-disjoint train/valid split, and LSF features OUT/features/lsf_*.npy "
                                    "computed with the codec's own analysis. Interrupted runs resume; unreadable "
-                                   "files are listed in OUT/skipped.txt. SOURCE 'demo' installs (apt-get) and "
-                                   "uses the demo corpus (docs/training.md); any other SOURCE is a folder whose first "
-                                   "sub-folder level names the speaker (LibriSpeech, VCTK layouts).")
-    p.add_argument("source", help="'demo' or a folder of audio files")
+                                   "files are listed in OUT/skipped.txt. SOURCE 'demo' and 'wide' install (apt-get) "
+                                   "and use the Debian corpora of docs/training.md (wide: 'demo' and five more "
+                                   "packages, without the development voices); 'dev' writes the development set "
+                                   "(8-12 s clips of held-out voices and OUT/voices.csv, no features) for "
+                                   "'vqcodec eval OUT'; any other SOURCE is a folder whose first sub-folder level "
+                                   "names the speaker (LibriSpeech, VCTK layouts).")
+    p.add_argument("source", help="'demo', 'wide', 'dev' or a folder of audio files")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     p.add_argument("--valid-fraction", type=float, default=0.15,

@@ -11,9 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-import os
-import shutil
-import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +23,6 @@ from ..io.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
-DEMO_PACKAGES = ("tuxpaint-stamps-default", "fillets-ng-data-cs")
 MANIFEST_FIELDS = ["path", "duration", "speaker", "language", "split", "source"]
 
 
@@ -70,56 +66,6 @@ def folder_sources(root: Path) -> list[Source]:
         speaker = rel.parts[0] if len(rel.parts) > 1 else "unknown"
         sources.append(Source(path, str(rel.with_suffix("")), speaker, "unknown"))
     return sources
-
-
-def _package_files(package: str) -> list[Path]:
-    listing = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True, check=True).stdout
-    return [Path(line) for line in listing.splitlines() if line.endswith(".ogg")]
-
-
-def demo_sources() -> list[Source]:
-    """The demo corpus (docs/training.md) from the installed Debian packages.
-
-    - tuxpaint-stamps-default: spoken stamp descriptions ``*_desc_LANG.ogg``;
-      the speaker proxy is the language. Catalan ones are low-passed: left out.
-    - fillets-ng-data-cs: Czech dialogue ``sound/**/cs/*.ogg``; ``level-CHAR-line``
-      names the character (m = small fish, v = big fish: the two main actors;
-      other characters are grouped); names containing ``-x-`` are effects: left out.
-    """
-    sources = []
-    for path in _package_files("tuxpaint-stamps-default"):
-        stem = path.stem
-        if "_desc_" not in stem:
-            continue
-        lang = stem.rsplit("_desc_", 1)[1] or "unknown"
-        if lang == "ca":
-            continue
-        rel = path.relative_to("/usr/share/tuxpaint/stamps")
-        sources.append(Source(path, f"tuxpaint/{rel.with_suffix('')}", f"tuxpaint-{lang}", lang))
-    for path in _package_files("fillets-ng-data-cs"):
-        if path.parent.name != "cs" or "-x-" in path.name:
-            continue
-        parts = path.stem.split("-")
-        character = parts[1] if len(parts) > 2 and parts[1] in ("m", "v") else "other"
-        rel = path.relative_to("/usr/share/games/fillets-ng/sound")
-        sources.append(Source(path, f"fillets/{rel.with_suffix('')}", f"fillets-{character}", "cs"))
-    return sources
-
-
-def install_demo_packages() -> None:
-    """apt-get install the demo corpus packages if they are missing."""
-    missing = [p for p in DEMO_PACKAGES
-               if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
-    if not missing:
-        return
-    if shutil.which("apt-get") is None:
-        raise PrepareError("the demo corpus needs Debian's apt-get (packages: " + ", ".join(missing) + ")")
-    if os.geteuid() != 0:
-        raise PrepareError("installing the demo corpus needs root: sudo apt-get install " + " ".join(missing))
-    log.info("installing %s", ", ".join(missing))
-    subprocess.run(["apt-get", "update", "-q"], check=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 def drop_duplicates(sources: list[Source]) -> list[Source]:
