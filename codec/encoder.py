@@ -52,8 +52,9 @@ def encode_chunk(x: np.ndarray, start: int, stop: int, header: Header, envelope:
     spectra, codes, shaping = analyze_frames(x, start, stop, envelope, offset=offset)
     pf = header.packet_frames
     fields = side_info.field_sizes(envelope.codebook_sizes)
-    code = rate_control.rate_loop(spectra, shaping, rate_control.frame_budgets(stop - start, pf, header.bitrate,
-                                                                               fields), model)
+    budgets = rate_control.frame_budgets(stop - start, pf, header.bitrate, fields)
+    code = rate_control.rate_loop(spectra, shaping, budgets, model)
+    rate_control.spend_slack(code, spectra, shaping, budgets, np.arange(0, stop - start, pf), model)
     packets = []
     for p, size in enumerate(bitstream.packet_sizes(stop - start, pf, header.bitrate)):
         rows = slice(p * pf, min(stop - start, (p + 1) * pf))

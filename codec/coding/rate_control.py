@@ -3,8 +3,10 @@
 Every packet has a fixed size (``codec.modes``); its range-coder capacity,
 less the side information of its frames and a margin for the coder's
 termination, is shared equally by its frames. ``rate_loop`` then picks, for
-all frames at once, the finest gain whose estimated spectrum cost fits; the
-encoder range codes the packet and, in the rare case the estimate was
+all frames at once, the finest gain whose estimated spectrum cost fits;
+``spend_slack`` gives what a packet's frames left unused (gain steps, easy
+frames) to its coarsest frames, one gain step at a time; the encoder range
+codes the packet and, in the rare case the estimate was
 optimistic and it overflows, ``recode_coarser`` moves that packet's frames one
 gain step coarser and it tries again (SILENT frames code no spectrum, so this
 ends).
@@ -103,3 +105,49 @@ def recode_coarser(code: FrameCode, rows: slice, spectrum: np.ndarray, shaping: 
     recoded, _ = code_at_gain(spectrum[rows], shaping.rows(rows), gain, model)
     for field in ("gain", "level", "noise", "q", "classes"):
         getattr(code, field)[rows] = getattr(recoded, field)
+
+
+def packet_starts(counts: list[int], packet_frames: int) -> np.ndarray:
+    """First frame of every packet of files of ``counts`` frames coded one after another."""
+    file_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return np.concatenate([s + np.arange(0, n, packet_frames) for s, n in zip(file_starts, counts)])
+
+
+def spend_slack(code: FrameCode, spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray,
+                starts: np.ndarray, model) -> None:
+    """Spend, in place, what each packet's frames left unused: the coarsest frame of a packet moves one
+    gain step finer while the packet's estimated cost still fits the sum of its frames' budgets.
+
+    ``rate_loop`` fits each frame to an equal share of its packet, so the steps of
+    the gain (1.5 dB) and easy frames (silence, a quiet onset) leave bits unspent;
+    the packet is one range-coded stream, so any of its frames may use them.
+    Encoder-only: the decoder reads whatever gains the packet carries.
+    ``starts`` holds the first frame of each packet (``packet_starts``).
+    """
+    frames = len(code.gain)
+    sizes = np.diff(np.append(starts, frames))
+    slots = np.arange(sizes.max())
+    member = np.where(slots < sizes[:, None], starts[:, None] + slots, -1)     # (packets, slots): frame or -1
+    weighted = spectrum * shaping.weights
+    offset = model.context_offset(shaping.shape)
+    unsaturated = np.abs(weighted).max(-1) / (model.max_symbol + 1 - ROUNDING)
+    cost = _cost(code.q, code.classes, code.gain, model)
+    left = np.add.reduceat(budgets - cost, starts)
+    open_ = member >= 0
+    for _ in range(4 * len(slots)):
+        candidate = np.where(open_, code.gain[member], -1)
+        pick = candidate.argmax(axis=1)
+        packet = np.flatnonzero(candidate.max(axis=1) > 0)
+        if not len(packet):
+            break
+        rows = member[packet, pick[packet]]
+        finer = code.gain[rows] - 1
+        y, q, level, classes = _quantized(weighted[rows], offset[rows], finer, model)
+        delta = _cost(q, classes, finer, model) - cost[rows]
+        accept = (delta <= left[packet]) & (gain_value(finer) > unsaturated[rows])
+        open_[packet[~accept], pick[packet[~accept]]] = False
+        rows, packet = rows[accept], packet[accept]
+        code.gain[rows], code.level[rows], code.noise[rows] = finer[accept], level[accept], noise_index(y, q)[accept]
+        code.q[rows], code.classes[rows] = q[accept], classes[accept]
+        cost[rows] += delta[accept]
+        left[packet] -= delta[accept]

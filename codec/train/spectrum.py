@@ -89,12 +89,14 @@ def fit_spectrum_model(files: list[Path], envelope: EnvelopeCoder, *, rounds: in
     model = SpectrumModel.initial()
     width = 2 * MAX_SYMBOL + 1
     prior = laplace_tables()
+    starts = rate_control.packet_starts(counts, envelope.packet_frames)
     for round_ in range(rounds):
         ys, levels, shapes, qs = [], [], [], []
         total_bits = 0.0
         for bitrate in BITRATES:
             budgets = _budgets(counts, envelope.packet_frames, bitrate, envelope)
             code = rate_control.rate_loop(spectra, shaping, budgets, model)
+            rate_control.spend_slack(code, spectra, shaping, budgets, starts, model)   # code as the encoder does
             coded = code.gain != spectrum_coding.SILENT
             y = spectra[coded] * shaping.weights[coded] / spectrum_coding.gain_value(code.gain[coded])[:, None]
             ys.append(y)
