@@ -1,10 +1,14 @@
-"""Noise filling, measured: PESQ-WB and pSNR with the decoder's noise-fill gain swept.
+"""Noise filling, measured on the development set: PESQ-WB and pSNR with the decoder's noise-fill
+gain and the power of its spectral profile swept.
 
 The encoder transmits the RMS of the coefficients it zeroed above 800 Hz; the
-decoder fills them at that level times a gain. 0 switches noise filling off,
-1 is energy-matched. Same clips and procedure as codec_quality.py (codec.evaluation) (avq).
+decoder fills them at that level times a gain (0 switches noise filling off,
+1 is energy-matched), shaped by the entropy model's expected magnitudes raised
+to a power (0: one flat level, the filling of vqcodec 0.2; codec/coding/noise_filling.py).
+Clips: --clips evenly spread over the development set (vqcodec prepare dev), avq,
+the procedure of codec.evaluation.
 
-    python benchmarks/noise_filling.py [--clips 20] [--gains 0,0.5,0.7,1.0]
+    python benchmarks/noise_filling.py [--clips 18] [--settings 0:0.7,0.5:0.55,...] [--model M]
 """
 
 from __future__ import annotations
@@ -19,54 +23,61 @@ from tqdm import tqdm
 
 from codec import SpeechCodec
 from codec import modes
+from codec.coding import noise_filling
 from codec.modes import BITRATES
 from codec.evaluation.procedure import prepared, score
-from codec.evaluation.run import find_clips
 
 from common import add_output_argument, markdown_table, write_json
 
 
-def score_clip(job: tuple[Path, tuple[float, ...]]) -> list[dict]:
-    path, gains = job
-    codec = SpeechCodec.load()
+def score_clip(job: tuple[Path, tuple[tuple[float, float], ...], str | None]) -> list[dict]:
+    path, settings, model = job
+    codec = SpeechCodec.load(model)
     wav = prepared(path)
     rows = []
     for bitrate in BITRATES:
         data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq")
-        for gain in gains:
-            # This worker process only: the mode table with another noise gain at this rate.
+        for power, gain in settings:
+            # This worker process only: another profile power, and the mode table with another gain.
+            noise_filling.PROFILE_POWER = power
             modes.MODES = tuple(dataclasses.replace(m, noise_gain=gain) if m.kbps == bitrate else m
                                 for m in modes.MODES)
             out, _ = codec.decode(data)
-            rows.append({"clip": path.name, "bitrate": bitrate, "gain": gain, **score(wav, out)})
+            rows.append({"clip": path.name, "bitrate": bitrate, "power": power, "gain": gain, **score(wav, out)})
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=Path("data/demo"))
-    parser.add_argument("--clips", type=int, default=20)
-    parser.add_argument("--gains", default="0,0.5,0.7,1.0")
+    parser.add_argument("--dev", type=Path, default=Path("data/dev"), help="folder from 'vqcodec prepare dev'")
+    parser.add_argument("--clips", type=int, default=18)
+    parser.add_argument("--settings", default="0:0.5,0:0.7,0.5:0.4,0.5:0.55,0.5:0.7,1:0.55",
+                        help="profile power:noise gain pairs, comma-separated")
+    parser.add_argument("--model", default=None)
     parser.add_argument("--workers", type=int, default=2)
     add_output_argument(parser)
     args = parser.parse_args()
-    gains = tuple(float(g) for g in args.gains.split(","))
-    clips = [path for _, path in find_clips(args.corpus / "manifest.csv", limit=args.clips)]
+    settings = tuple(tuple(float(v) for v in pair.split(":")) for pair in args.settings.split(","))
+    every = sorted(args.dev.glob("*.wav"))
+    if not every:
+        raise SystemExit(f"no clips in {args.dev}: run 'vqcodec prepare dev --out {args.dev}' first")
+    clips = [every[i] for i in np.linspace(0, len(every) - 1, min(args.clips, len(every))).round().astype(int)]
     records = []
     with ProcessPoolExecutor(args.workers) as pool:
-        for rows in tqdm(pool.map(score_clip, [(c, gains) for c in clips]), total=len(clips), unit="clip"):
+        jobs = [(c, settings, args.model) for c in clips]
+        for rows in tqdm(pool.map(score_clip, jobs), total=len(clips), unit="clip"):
             records += rows
     table = []
-    for gain in gains:
-        row = [f"{gain:g}"]
+    for power, gain in settings:
+        row = [f"{power:g}", f"{gain:g}"]
         for bitrate in BITRATES:
-            sel = [r for r in records if r["gain"] == gain and r["bitrate"] == bitrate]
-            row.append(f"{np.nanmean([r['pesq'] for r in sel]):.2f} / {np.mean([r['psnr'] for r in sel]):.2f}")
+            sel = [r for r in records if (r["power"], r["gain"], r["bitrate"]) == (power, gain, bitrate)]
+            row.append(f"{np.nanmean([r['pesq'] for r in sel]):.3f} / {np.mean([r['psnr'] for r in sel]):.2f}")
         table.append(row)
-    print(f"{len(clips)} validation clips, avq; PESQ-WB / pSNR dB per noise-fill gain")
-    print(markdown_table(["gain"] + [f"{b:g} kbit/s" for b in BITRATES], table))
-    print(f"wrote {write_json('noise_filling', {'clips': [c.name for c in clips], 'results': records}, args.out_dir)}")
-
+    print(f"{len(clips)} development clips, avq; PESQ-WB / pSNR dB per profile power and noise-fill gain")
+    print(markdown_table(["power", "gain"] + [f"{b:g} kbit/s" for b in BITRATES], table))
+    payload = {"clips": [c.name for c in clips], "model": args.model, "results": records}
+    print(f"wrote {write_json('noise_filling', payload, args.out_dir)}")
 
 if __name__ == "__main__":
     main()

@@ -128,6 +128,7 @@ class Decoder:
             shaping.weights[bad] = spectrum.shaping(lpc.lsf_to_lpc(concealed_lsf[bad])).weights
         frame_ids = np.arange(start, stop)
         spectra = spectrum.dequantize(q, gain, noise, shaping.weights, frame_ids,
+                                      self.model.expected_magnitude(level, shaping.shape),
                                       noise_gain=mode(self.header.bitrate).noise_gain)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
         samples = self.overlap_add(spectra)

@@ -38,7 +38,7 @@ from ..dsp.framing import num_frames
 from ..modes import BITRATES, mode, mode_index
 
 MAGIC = b"VQCD"
-VERSION = 1
+VERSION = 2                   # 2: noise filling shaped by the envelope (decoder), 1: flat
 QUANTIZERS = ("rvq", "avq", "pvq", "scq")
 PACKET_CRC_BYTES = 4
 _HEADER = struct.Struct("<4sBBBB8sIQQ")

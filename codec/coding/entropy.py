@@ -99,6 +99,11 @@ class SpectrumModel:
         classes = np.clip(np.floor(u), 0, len(self.probabilities) - 1)
         return classes.astype(np.int64) if as_int else classes
 
+    def expected_magnitude(self, level: np.ndarray, shape: np.ndarray) -> np.ndarray:
+        """The |y_k| the context predicts, (frames, N): the context is log2(|y| + 1/4)."""
+        u = self.context_offset(shape) + (level_value(level) / CLASS_STEP)[:, None]
+        return np.maximum(np.exp2(u * CLASS_STEP + CLASS_MIN) - 0.25, 0.0)
+
     def bits(self, classes: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Estimated cost of each frame's integers in bits: (frames, N) -> (frames,).
 

@@ -2,10 +2,16 @@
 
 The encoder measures the RMS of the weighted, gain-normalized coefficients
 that quantized to zero above NOISE_START and sends it in 3 bits (steps of
-1/14 of the quantizer step); the decoder fills those zeros with random signs
-at that level times the bitrate's ``noise_gain`` (``codec.modes``: filling at
-the full, energy-matched level measured worse in PESQ and pSNR,
-``benchmarks/noise_filling.py``).
+1/14 of the quantizer step). The decoder fills those zeros with random signs
+whose RMS over the frame's zeros is that level times the bitrate's
+``noise_gain`` (``codec.modes``), spread over frequency by a ``profile``: the
+magnitude the entropy model expects at each bin (``SpectrumModel.expected_magnitude``,
+from the envelope and the frame's level), capped at PROFILE_CAP (a zeroed
+coefficient is below 1/2; uniform there, its RMS is 0.29) and raised to
+PROFILE_POWER. One flat level for 0.8-8 kHz put up to 6 dB too much energy in
+the top band at 8 kbit/s and too little below it; the expected magnitudes
+alone (power 1) took too much out. Measured on the development set
+(``benchmarks/dev_quality.py``, docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import numpy as np
 NOISE_BITS = 3
 NOISE_STEP = 1.0 / 14.0       # noise RMS in units of the quantizer step
 NOISE_START = 32              # first noise-filled bin (800 Hz)
+PROFILE_CAP = 0.3
+PROFILE_FLOOR = 0.02
+PROFILE_POWER = 0.5
 
 
 def noise_index(y: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -38,9 +47,19 @@ def random_signs(frame_ids: np.ndarray, bins: int = 320) -> np.ndarray:
     return np.where(h & np.uint32(1 << 20), 1.0, -1.0)
 
 
-def fill(y: np.ndarray, q: np.ndarray, noise: np.ndarray, frame_ids: np.ndarray, *,
+def profile(expected: np.ndarray) -> np.ndarray:
+    """The noise's spectral shape from expected magnitudes (frames, N): capped, floored, compressed."""
+    return np.clip(expected, PROFILE_FLOOR, PROFILE_CAP) ** PROFILE_POWER
+
+
+def fill(y: np.ndarray, q: np.ndarray, noise: np.ndarray, frame_ids: np.ndarray, shape: np.ndarray, *,
          noise_gain: float = 1.0) -> np.ndarray:
-    """``y`` (float, frames x N) with its zeros above NOISE_START replaced by noise at level ``noise``."""
-    level = (noise * NOISE_STEP * noise_gain)[:, None] * random_signs(frame_ids, y.shape[1])
-    y[:, NOISE_START:] = np.where(q[:, NOISE_START:] == 0, level[:, NOISE_START:], y[:, NOISE_START:])
+    """``y`` (float, frames x N) with its zeros above NOISE_START replaced by noise whose RMS over those
+    zeros is level ``noise`` (times ``noise_gain``) and whose spectrum follows ``shape`` (``profile``)."""
+    zeroed = q[:, NOISE_START:] == 0
+    high = shape[:, NOISE_START:]
+    rms = np.sqrt(np.where(zeroed, high ** 2, 0.0).sum(-1) / np.maximum(zeroed.sum(-1), 1))
+    level = (noise * NOISE_STEP * noise_gain / np.maximum(rms, 1e-9))[:, None] * high
+    noise_values = level * random_signs(frame_ids, y.shape[1])[:, NOISE_START:]
+    y[:, NOISE_START:] = np.where(zeroed, noise_values, y[:, NOISE_START:])
     return y

@@ -90,9 +90,10 @@ def level_value(index: np.ndarray) -> np.ndarray:
 
 
 def dequantize(q: np.ndarray, gain: np.ndarray, noise: np.ndarray, weights: np.ndarray,
-               frame_ids: np.ndarray, *, noise_gain: float = 1.0) -> np.ndarray:
-    """Decoded MDCT spectrum: integers, side information and weights -> (frames, N)."""
+               frame_ids: np.ndarray, expected: np.ndarray, *, noise_gain: float = 1.0) -> np.ndarray:
+    """Decoded MDCT spectrum: integers, side information, weights and the entropy model's expected
+    magnitudes (the noise filling's shape) -> (frames, N)."""
     q = np.where((gain == SILENT)[:, None], 0, q)
     y = q - SHRINK * np.sign(q)
-    y = noise_filling.fill(y, q, noise, frame_ids, noise_gain=noise_gain)
+    y = noise_filling.fill(y, q, noise, frame_ids, noise_filling.profile(expected), noise_gain=noise_gain)
     return y * (gain_value(gain)[:, None] / weights)

@@ -32,7 +32,8 @@ def test_rate_loop_fits_each_budget_and_finer_budgets_code_better(speech):
         code = rate_control.rate_loop(spectra, shaping, np.full(len(spectra), budget), model)
         coded = code.gain != spectrum.SILENT
         assert (model.bits(code.classes, code.q)[coded] <= budget).all()
-        decoded = spectrum.dequantize(code.q, code.gain, code.noise * 0, shaping.weights, np.arange(len(spectra)))
+        decoded = spectrum.dequantize(code.q, code.gain, code.noise * 0, shaping.weights, np.arange(len(spectra)),
+                                      np.ones_like(spectra))
         errors.append(np.sum(((decoded - spectra) * shaping.weights) ** 2))
     assert errors[1] < errors[0] / 4
 
@@ -42,7 +43,7 @@ def test_silent_frames_code_nothing():
     shaping = spectrum.shaping(np.tile(np.eye(1, 17), (3, 1)))
     code = rate_control.rate_loop(spectra, shaping, np.full(3, -1.0), SpectrumModel.initial())
     assert (code.gain == spectrum.SILENT).all() and not code.q.any()
-    assert not spectrum.dequantize(code.q, code.gain, code.noise, shaping.weights, np.arange(3)).any()
+    assert not spectrum.dequantize(code.q, code.gain, code.noise, shaping.weights, np.arange(3), np.ones((3, 320))).any()
 
 
 def test_noise_signs_do_not_depend_on_chunking():
