@@ -36,6 +36,9 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
 
     from ..corpus import dev_set, features, prepare as corpus, recipes
 
+    augment = tuple(a for a in args.augment.split(",") if a)
+    if set(augment) - set(features.AUGMENTATIONS):
+        raise CommandError(f"--augment {args.augment}: choose from {', '.join(features.AUGMENTATIONS)}")
     try:
         if args.source == "dev":
             tests_data = Path(__file__).resolve().parents[2] / "tests" / "data"
@@ -57,7 +60,8 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
             sources = corpus.folder_sources(folder)
         manifest = corpus.prepare_corpus(sources, Path(args.out), workers=args.workers,
                                          valid_fraction=args.valid_fraction, dedupe=not args.keep_duplicates)
-        shards = features.extract(manifest, drop_silence=not args.keep_silence, workers=args.workers)
+        shards = features.extract(manifest, drop_silence=not args.keep_silence, workers=args.workers,
+                                  augment=augment)
     except corpus.PrepareError as err:
         raise CommandError(str(err)) from None
     print(f"manifest: {manifest}")
@@ -128,6 +132,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--valid-fraction", type=float, default=0.15,
                    help="share of audio held out as whole validation speakers (default: 0.15)")
     p.add_argument("--keep-silence", action="store_true", help="keep silent frames in the features")
+    p.add_argument("--augment", default="", metavar="LIST",
+                   help="add training features of every training file under these augmentations, comma-separated: "
+                        "lp7, lp4 (low-passed at 7 or 4 kHz), noise (white, 40 dB below speech) (default: none)")
     p.add_argument("--keep-duplicates", action="store_true", help="keep byte-identical duplicate files")
     p.set_defaults(func=_cmd_prepare)
 

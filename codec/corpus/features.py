@@ -10,6 +10,7 @@ resumes where it stopped.
 from __future__ import annotations
 
 import logging
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -24,6 +25,11 @@ from .prepare import read_manifest
 log = logging.getLogger(__name__)
 
 SILENCE_DBFS = -60.0          # frames quieter than this are silence
+# Training-set augmentations (``extract(augment=...)``): recording conditions the corpus lacks. Band
+# limits as left by resamplers and older recording chains (festvox-ru has nothing above 7 kHz);
+# white noise 40 dB below the file's speech level.
+AUGMENTATIONS = ("lp7", "lp4", "noise")
+NOISE_BELOW_SPEECH_DB = 40.0
 SILENCE_BELOW_PEAK_DB = 45.0  # ... and so are frames this far below the file's loudest frame
 
 
@@ -42,19 +48,36 @@ def speech_frames(wav: np.ndarray) -> np.ndarray:
     return (level > SILENCE_DBFS) & (level > level.max() - SILENCE_BELOW_PEAK_DB)
 
 
-def lsf_of_file(path: Path, *, drop_silence: bool = True) -> np.ndarray:
-    """LSFs (frames, 16), float32, of one audio file, silent frames optionally dropped."""
+def augmented(wav: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
+    """``wav`` low-passed at 7 or 4 kHz (``lp7``, ``lp4``: 10th-order Butterworth), or with white noise
+    NOISE_BELOW_SPEECH_DB under its speech level (``noise``, seeded)."""
+    from scipy import signal   # training only; the codec's imports stay light
+
+    if kind in ("lp7", "lp4"):
+        sos = signal.butter(10, 7000 if kind == "lp7" else 4000, fs=audio.SAMPLE_RATE, output="sos")
+        return signal.sosfilt(sos, wav).astype(np.float32)
+    if kind == "noise":
+        level = 10 ** (frame_levels_db(wav)[speech_frames(wav)].mean() / 20 - NOISE_BELOW_SPEECH_DB / 20)
+        noise = np.random.default_rng(seed).normal(scale=level, size=len(wav))
+        return (wav + noise).astype(np.float32)
+    raise ValueError(f"unknown augmentation {kind!r}; choose from {', '.join(AUGMENTATIONS)}")
+
+
+def lsf_of_file(path: Path, *, drop_silence: bool = True, augment: str | None = None) -> np.ndarray:
+    """LSFs (frames, 16), float32, of one audio file (optionally augmented), silent frames of the
+    original optionally dropped."""
     wav, _ = audio.load(path)
-    lsf = lpc.lpc_to_lsf(lpc.analyze(wav)).astype(np.float32)
+    coded = augmented(wav, augment, seed=zlib.crc32(str(path).encode())) if augment else wav
+    lsf = lpc.lpc_to_lsf(lpc.analyze(coded)).astype(np.float32)
     return lsf[speech_frames(wav)] if drop_silence else lsf
 
 
-def _extract_one(job: tuple[Path, Path, bool]) -> tuple[Path, str]:
-    src, cache, drop_silence = job
+def _extract_one(job: tuple[Path, Path, bool, str | None]) -> tuple[Path, str]:
+    src, cache, drop_silence, augment = job
     if cache.exists():
         return cache, ""
     try:
-        lsf = lsf_of_file(src, drop_silence=drop_silence)
+        lsf = lsf_of_file(src, drop_silence=drop_silence, augment=augment)
     except (audio.AudioError, ValueError) as err:
         return cache, str(err)
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -63,13 +86,22 @@ def _extract_one(job: tuple[Path, Path, bool]) -> tuple[Path, str]:
     return cache, ""
 
 
-def extract(manifest: Path, *, drop_silence: bool = True, workers: int = 2) -> dict[str, Path]:
-    """Write ``features/lsf_{split}.npy`` beside the manifest; returns split -> path."""
+def extract(manifest: Path, *, drop_silence: bool = True, workers: int = 2,
+            augment: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Write ``features/lsf_{split}.npy`` beside the manifest; returns split -> path.
+
+    ``augment`` (names from AUGMENTATIONS) appends, to the train split only, the
+    features of every training file under each augmentation (validation stays clean).
+    """
     root = manifest.parent
     entries = read_manifest(manifest)
+    unknown = set(augment) - set(AUGMENTATIONS)
+    if unknown:
+        raise ValueError(f"unknown augmentation {', '.join(sorted(unknown))}; choose from {', '.join(AUGMENTATIONS)}")
     tag = "speech" if drop_silence else "all"
-    jobs = [(root / e.path, root / "features" / f"files-{tag}" / Path(e.path).with_suffix(".npy"), drop_silence)
-            for e in entries]
+    variants = [(None, e) for e in entries] + [(a, e) for a in augment for e in entries if e.split == "train"]
+    jobs = [(root / e.path, root / "features" / "-".join(["files", tag] + ([a] if a else []))
+             / Path(e.path).with_suffix(".npy"), drop_silence, a) for a, e in variants]
     failures = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for cache, error in tqdm(pool.map(_extract_one, jobs, chunksize=16), total=len(jobs), desc="features"):
@@ -79,7 +111,7 @@ def extract(manifest: Path, *, drop_silence: bool = True, workers: int = 2) -> d
         log.warning("%d files gave no features:\n%s", len(failures), "\n".join(failures))
     shards = {}
     for split in sorted({e.split for e in entries}):
-        parts = [np.load(cache) for e, (_, cache, _) in zip(entries, jobs) if e.split == split and cache.exists()]
+        parts = [np.load(cache) for (_, e), (_, cache, _, _) in zip(variants, jobs) if e.split == split and cache.exists()]
         data = np.concatenate(parts) if parts else np.zeros((0, lpc.ORDER), np.float32)
         path = root / "features" / f"lsf_{split}.npy"
         with atomic_write(path) as partial:

@@ -99,3 +99,31 @@ def test_prepare_one_speaker_makes_an_in_domain_split_and_says_so(tmp_path, capl
         assert main(["prepare", str(src), "--out", str(tmp_path / "prepared"), "--workers", "1"]) == 0
     splits = [e.split for e in corpus.read_manifest(tmp_path / "prepared" / "manifest.csv")]
     assert "valid" in splits and "train" in splits and "one speaker only" in caplog.text
+
+
+def test_augmentations_band_limit_and_add_noise(speech):
+    import soundfile as sf
+    from scipy import signal
+
+    def energy_above(x, hz):
+        f, p = signal.welch(x, 16000, nperseg=512)
+        return p[f > hz].sum() / p.sum()
+
+    arctic = sf.read(CLIPS[0])[0].astype(np.float32)   # full band (the LibriVox clips stop near 7 kHz)
+    # Measured share of the energy above 7.3 kHz 2.6e-4 -> 1.3e-8, above 4.3 kHz 6.1e-3 -> 8.1e-5.
+    assert energy_above(features.augmented(arctic, "lp7"), 7300) < 1e-6 < 1e-4 < energy_above(arctic, 7300)
+    assert energy_above(features.augmented(arctic, "lp4"), 4300) < 2e-4 < 1e-3 < energy_above(arctic, 4300)
+    noisy = features.augmented(speech, "noise", seed=1)
+    speech_level = features.frame_levels_db(speech)[features.speech_frames(speech)].mean()
+    noise_db = 20 * np.log10(np.std(noisy - speech))
+    assert abs(noise_db - (speech_level - features.NOISE_BELOW_SPEECH_DB)) < 0.5
+    np.testing.assert_array_equal(noisy, features.augmented(speech, "noise", seed=1))   # reproducible
+
+
+def test_augmented_features_are_added_to_training_only(prepared):
+    clean = {s: len(features.load(prepared / "features", s)) for s in ("train", "valid")}
+    shards = features.extract(prepared / "manifest.csv", workers=1, augment=("lp7", "noise"))
+    assert len(np.load(shards["train"])) == 3 * clean["train"]
+    assert len(np.load(shards["valid"])) == clean["valid"]
+    assert main(["prepare", "x", "--out", str(prepared), "--augment", "lp5"]) == 2
+    features.extract(prepared / "manifest.csv", workers=1)   # back to clean for the other tests
