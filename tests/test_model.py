@@ -10,7 +10,7 @@ from codec.model import MODEL_FORMAT, ModelError, default_model_path, load_model
 
 def test_shipped_model_round_trips_with_its_id(tmp_path):
     shipped = load_model(default_model_path())
-    assert shipped.id == "220cf97bc05e9c09" and sorted(shipped.quantizers) == ["avq", "pvq", "rvq", "scq"]
+    assert shipped.id == "e3a431f453acef45" and sorted(shipped.quantizers) == ["avq", "pvq", "rvq", "scq"]
     entries, spectrum = read_entries(default_model_path())
     assert save_model(tmp_path / "copy.npz", entries, spectrum) == shipped.id
     assert load_model(tmp_path / "copy.npz").id == shipped.id

@@ -23,7 +23,10 @@ from .noise_filling import noise_index
 from .side_info import side_bits
 from .spectrum import GAIN_BITS, ROUNDING, SILENT, Shaping, gain_value, level_index, quantize
 
-RANGE_CODER_MARGIN = 24   # bits per packet kept for the range coder's termination and table rounding
+# Bits per packet kept for the range coder's termination and table rounding. 24 was safe but wasted
+# bits: on the development set (18 clips) 12 gave PESQ-WB +0.035 at 8 kbit/s and +0.006 at 13.2, and
+# 4 or 0 no more (an overflowing packet is re-coded one step coarser, so a small margin stays correct).
+RANGE_CODER_MARGIN = 12
 
 
 def frame_budgets(frames: int, packet_frames: int, bitrate: float, field_sizes: tuple[int, ...]) -> np.ndarray:

@@ -35,8 +35,11 @@ LEVEL_BITS = 4
 LEVEL_STEP = 0.5              # log2 units
 LEVEL_MIN = -2.0              # log2(LEVEL_FLOOR): an all-zero frame
 LEVEL_FLOOR = 0.25
-ROUNDING = 0.5                # rounding offset (0.5 = round to nearest; less = dead zone)
-SHRINK = 0.0                  # decoder pulls nonzero values this far towards zero
+# A dead zone and a reconstruction pulled towards zero, as the Laplacian-like |y| wants: measured on
+# the development set (18 clips, 8 / 13.2 / 24.4 kbit/s) 0.4 / 0.1 gave PESQ-WB +0.04 / +0.04 / +0.05
+# over round-to-nearest (0.5 / 0); 0.3-0.35 were no better.
+ROUNDING = 0.4                # rounding offset (0.5 = round to nearest; less = dead zone)
+SHRINK = 0.1                  # decoder pulls nonzero values this far towards zero
 
 
 @dataclass
