@@ -20,8 +20,8 @@ def snr(x, y):
     return 10 * np.log10(np.sum(x ** 2) / np.sum((x - y) ** 2))
 
 
-# Measured (python benchmarks/tones.py): sines 56-59 dB at every rate (0 dB before the rate loop refused gains at
-# which symbols saturate), DTMF 27-44 dB, the sweep 25-47 dB; the floors sit a few dB below.
+# Measured (python benchmarks/tones.py): sines 54-56 dB at every rate (0 dB before the rate loop refused gains at
+# which symbols saturate), DTMF 26-42 dB, the sweep 25-47 dB; the floors sit a few dB below.
 SIGNALS = {
     "sine 1 kHz at 0.1": (0.1 * np.sin(2 * np.pi * 1000 * SECONDS), {b: 50.0 for b in BITRATES}),
     "sine 1 kHz at 0.5": (0.5 * np.sin(2 * np.pi * 1000 * SECONDS), {b: 50.0 for b in BITRATES}),
