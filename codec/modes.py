@@ -4,10 +4,10 @@ A mode is a nominal bitrate in kbit/s; its frame budget is that many bits per
 20 ms frame (160 ... 640, always a whole number of bytes, so packets have a
 fixed size and the stream is exactly CBR). ``noise_gain`` scales the decoder's
 noise filling (``codec.coding.noise_filling``), chosen on the development set
-(``python benchmarks/noise_filling.py``, 18 clips spread over its voices): with
-the envelope-shaped filling, 0.55 was best in PESQ-WB from 8 to 16.4 kbit/s
-(0.4 and 0.7 lower); at 24.4 and 32 gains 0.4-0.55 tie in PESQ and 0.4 has the
-better pSNR. The bitstream stores a mode by its index here.
+(``python benchmarks/noise_filling.py``, 18 clips spread over its voices, model
+e3a431f453acef45): among 0.2, 0.3, 0.4, 0.55 and 0.7, 0.4 was best in PESQ-WB
+from 8 to 16.4 kbit/s and 0.3 at 24.4 and 32 (within 0.01 of 0.4 in PESQ, with
+the better pSNR). The bitstream stores a mode by its index here.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ class Mode:
 
 
 MODES = (
-    Mode(8.0, noise_gain=0.55),
-    Mode(9.6, noise_gain=0.55),
-    Mode(13.2, noise_gain=0.55),
-    Mode(16.4, noise_gain=0.55),
-    Mode(24.4, noise_gain=0.4),
-    Mode(32.0, noise_gain=0.4),
+    Mode(8.0, noise_gain=0.4),
+    Mode(9.6, noise_gain=0.4),
+    Mode(13.2, noise_gain=0.4),
+    Mode(16.4, noise_gain=0.4),
+    Mode(24.4, noise_gain=0.3),
+    Mode(32.0, noise_gain=0.3),
 )
 BITRATES = tuple(m.kbps for m in MODES)
 

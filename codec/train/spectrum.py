@@ -56,18 +56,24 @@ def _budgets(counts: list[int], packet_frames: int, bitrate: float, envelope: En
     return np.concatenate([rate_control.frame_budgets(n, packet_frames, bitrate, fields) for n in counts])
 
 
-def fit_context(y: np.ndarray, level: np.ndarray, shape: np.ndarray, bands: int) -> tuple[float, np.ndarray]:
-    """Least squares of log2(|y| + 1/4) - level on beta * shape + offset[band]."""
+def context_statistics(y: np.ndarray, level: np.ndarray, shape: np.ndarray, bands: int) -> tuple[np.ndarray, np.ndarray]:
+    """Normal equations (gram, rhs) of the least squares of log2(|y| + 1/4) - level on
+    beta * shape + offset[band]: sums over frames, so batches (one per bitrate) add up."""
     target = np.log2(np.abs(y) + spectrum_coding.LEVEL_FLOOR) - spectrum_coding.level_value(level)[:, None]
-    band = np.broadcast_to(np.minimum(np.arange(y.shape[1]) * bands // y.shape[1], bands - 1), y.shape).ravel()
-    s, t = shape.ravel().astype(np.float64), target.ravel()
-    n_b = np.bincount(band, minlength=bands)
-    # Normal equations of [shape, one-hot(band)].
+    band = np.minimum(np.arange(y.shape[1]) * bands // y.shape[1], bands - 1)
+    shape = shape.astype(np.float64)
     gram = np.zeros((bands + 1, bands + 1))
-    gram[0, 0] = s @ s
-    gram[0, 1:] = gram[1:, 0] = np.bincount(band, weights=s, minlength=bands)
-    gram[1:, 1:] = np.diag(np.maximum(n_b, 1))
-    rhs = np.concatenate([[s @ t], np.bincount(band, weights=t, minlength=bands)])
+    gram[0, 0] = np.sum(shape * shape)
+    gram[0, 1:] = gram[1:, 0] = np.bincount(band, weights=shape.sum(0), minlength=bands)
+    gram[1:, 1:] = np.diag(np.bincount(band, minlength=bands) * float(len(y)))
+    rhs = np.concatenate([[np.sum(shape * target)], np.bincount(band, weights=target.sum(0), minlength=bands)])
+    return gram, rhs
+
+
+def fit_context(gram: np.ndarray, rhs: np.ndarray) -> tuple[float, np.ndarray]:
+    """(beta, per-band offsets) from summed ``context_statistics``."""
+    gram = gram.copy()
+    gram[1:, 1:] += np.diag((np.diag(gram)[1:] == 0).astype(float))   # a band never seen keeps offset 0
     solution = np.linalg.solve(gram, rhs)
     return float(solution[0]), solution[1:]
 
@@ -84,35 +90,41 @@ def fit_spectrum_model(files: list[Path], envelope: EnvelopeCoder, *, rounds: in
         A trained envelope quantizer (the contexts depend on the decoded envelope).
     rounds : int
         Code/refit/recount iterations (the estimate settles after two or three).
+
+    Memory holds the corpus's spectra and shapings once, and per bitrate only the
+    coded integers (int16) and levels: the context's least squares is summed
+    bitrate by bitrate.
     """
     spectra, shaping, counts = corpus_frames(files, envelope, progress=progress)
     model = SpectrumModel.initial()
     width = 2 * MAX_SYMBOL + 1
     prior = laplace_tables()
     starts = rate_control.packet_starts(counts, envelope.packet_frames)
+    bands = len(model.offsets)
     for round_ in range(rounds):
-        ys, levels, shapes, qs = [], [], [], []
-        total_bits = 0.0
+        coded_frames, gram, rhs = [], np.zeros((bands + 1, bands + 1)), np.zeros(bands + 1)
+        total_bits, frames = 0.0, 0
         for bitrate in BITRATES:
             budgets = _budgets(counts, envelope.packet_frames, bitrate, envelope)
             code = rate_control.rate_loop(spectra, shaping, budgets, model)
             rate_control.spend_slack(code, spectra, shaping, budgets, starts, model)   # code as the encoder does
             coded = code.gain != spectrum_coding.SILENT
             y = spectra[coded] * shaping.weights[coded] / spectrum_coding.gain_value(code.gain[coded])[:, None]
-            ys.append(y)
-            levels.append(code.level[coded])
-            shapes.append(shaping.shape[coded])
-            qs.append(code.q[coded])
+            g, r = context_statistics(y, code.level[coded], shaping.shape[coded], bands)
+            gram, rhs = gram + g, rhs + r
+            coded_frames.append((coded, code.level[coded], code.q[coded].astype(np.int16)))
             total_bits += float(model.bits(code.classes[coded], code.q[coded]).sum())
-        y, level, shape, q = (np.concatenate(a) for a in (ys, levels, shapes, qs))
-        beta, offsets = fit_context(y, level, shape, len(model.offsets))
+            frames += int(coded.sum())
+        beta, offsets = fit_context(gram, rhs)
         model = SpectrumModel(beta, offsets, model.probabilities)
-        classes = model.classes(level, shape)
-        table = np.bincount((classes * width + q + MAX_SYMBOL).ravel(), minlength=CLASSES * width)
-        table = table.reshape(CLASSES, width).astype(np.float64)
+        table = np.zeros(CLASSES * width)
+        for coded, level, q in coded_frames:
+            classes = model.classes(level, shaping.shape[coded])
+            table += np.bincount((classes * width + q + MAX_SYMBOL).ravel(), minlength=CLASSES * width)
+        table = table.reshape(CLASSES, width)
         table = (table + table[:, ::-1]) / 2                       # the sign is a fair coin
         table += PRIOR_WEIGHT * prior
         model = SpectrumModel(beta, offsets, table)
         log.info("round %d: beta %.3f, %d coded frames, %.1f bits/frame under the previous model",
-                 round_ + 1, beta, len(y), total_bits / max(len(y), 1))
+                 round_ + 1, beta, frames, total_bits / max(frames, 1))
     return model

@@ -37,8 +37,8 @@ def codec():
 
 
 def test_shaped_filling_beats_the_flat_level_on_real_speech(codec, monkeypatch):
-    """8 kbit/s on the six test clips: measured PESQ-WB +0.17 to +0.29 per clip (mean 2.64 -> 2.87)
-    over the flat filling (profile power 0, vqcodec 0.2), same streams."""
+    """8 kbit/s on the six test clips: measured PESQ-WB +0.21 to +0.30 per clip (mean 2.71 -> 2.97)
+    over the flat filling (profile power 0, vqcodec 0.2), same streams and gain."""
     gains = []
     for clip in CLIPS:
         x = procedure.prepared(clip)
@@ -49,4 +49,4 @@ def test_shaped_filling_beats_the_flat_level_on_real_speech(codec, monkeypatch):
                 m.setattr(noise_filling, "PROFILE_POWER", power)
                 scores[power] = procedure.score(x, codec.decode(data)[0])["pesq"]
         gains.append(scores[noise_filling.PROFILE_POWER] - scores[0.0])
-    assert min(gains) > 0.1 and np.mean(gains) > 0.18
+    assert min(gains) > 0.12 and np.mean(gains) > 0.2
