@@ -27,11 +27,18 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     out = Path(args.out)
     run_file, results = out / "run.json", out / "clips.csv"
     settings = {"model_id": codec.model_id, "source": str(Path(args.source).resolve())}
+    previous = json.loads(run_file.read_text()) if run_file.exists() else settings
     if results.exists() and args.force:
         results.unlink()
-    elif run_file.exists() and json.loads(run_file.read_text()) != settings:
+    elif previous != settings and args.keep_references and previous.get("source") == settings["source"]:
+        # Reference codecs' rows do not depend on vqcodec's model: keep them, code vqcodec anew.
+        dropped = evaluation.drop_rows(results, "vqcodec")
+        log.info("%s: kept the reference codecs' rows, dropped %d rows of model %s", results, dropped,
+                 previous.get("model_id"))
+    elif previous != settings:
+        hint = " (--keep-references keeps the reference codecs' rows)" if previous.get("source") == settings["source"] else ""
         raise CommandError(f"{out} holds results of another model or source ({run_file}); "
-                           "pass --force to start over, or choose another --out")
+                           f"pass --force to start over{hint}, or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")
     for line in skipped:
@@ -159,6 +166,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--model", help="model file (default: the shipped model in codec/pretrained/)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     p.add_argument("--force", action="store_true", help="discard OUT's earlier results instead of resuming")
+    p.add_argument("--keep-references", action="store_true",
+                   help="OUT holds results of another model on the same SOURCE: keep its reference codecs' rows "
+                        "(they do not depend on vqcodec's model) and code only vqcodec again")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or tables")
     p.set_defaults(func=_cmd_eval)
 

@@ -164,6 +164,20 @@ def read_rows(path: Path) -> list[Row]:
         return [Row(**{k: convert[types[k]](v) for k, v in record.items()}) for record in csv.DictReader(handle)]
 
 
+def drop_rows(path: Path, codec: str) -> int:
+    """Remove the rows of ``codec`` from a ``clips.csv`` (atomically); returns how many were removed."""
+    from ..io.atomic import atomic_write
+
+    rows = read_rows(path)
+    kept = [r for r in rows if r.codec != codec]
+    if len(kept) < len(rows):
+        with atomic_write(path) as partial, open(partial, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, [f.name for f in fields(Row)])
+            writer.writeheader()
+            writer.writerows(asdict(r) for r in kept)
+    return len(rows) - len(kept)
+
+
 @functools.lru_cache(maxsize=2)
 def _codec(model: str | None):
     """The codec of ``model``, loaded once per process."""

@@ -111,7 +111,19 @@ def test_eval_command_scores_resumes_and_plots(tmp_path, capsys):
     run = json.loads((out / "run.json").read_text())
     (out / "run.json").write_text(json.dumps({**run, "model_id": "0" * 16}))
     assert main(args) == 2
-    assert "another model" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "another model" in err and "--keep-references" in err
+    # ... but a reference codec's rows, which do not depend on vqcodec's model, can be kept.
+    with open(out / "clips.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        first, header = next(reader), reader.fieldnames
+    with open(out / "clips.csv", "a", newline="") as handle:
+        csv.DictWriter(handle, header).writerow({**first, "codec": "opus", "variant": "", "pesq": "3.5"})
+    assert main(args + ["--keep-references"]) == 0
+    with open(out / "clips.csv", newline="") as handle:
+        codecs = [r["codec"] for r in csv.DictReader(handle)]
+    assert codecs.count("opus") == 1 and codecs.count("vqcodec") == 8
+    assert json.loads((out / "run.json").read_text()) == run
     assert main(args + ["--force"]) == 0
     assert len((out / "clips.csv").read_text().splitlines()) == 1 + 8
 
