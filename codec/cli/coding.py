@@ -58,7 +58,8 @@ def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: 
     results, failures = [], []
     workers = max(1, min(args.workers, len(pairs)))
     # Spawned, not forked (a fork of a process whose BLAS threads run can hang); workers die with the parent.
-    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init)
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init,
+                                initargs=(os.getpid(),))
             if workers > 1 else contextlib.nullcontext())
     with pool, tqdm(total=len(pairs), unit="file", disable=len(pairs) == 1 or args.quiet, leave=False) as bar:
         if workers == 1:

@@ -20,8 +20,9 @@ def interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def worker_init() -> None:
-    """Set up a worker process of a folder job: it dies with its parent and cleans up on SIGTERM."""
+def worker_init(parent: int) -> None:
+    """Set up a worker process of a folder job (``parent``: the job's pid): it dies with its parent and
+    cleans up on SIGTERM."""
     interrupt_on_sigterm()
     try:   # Linux: the kernel sends SIGTERM when the parent dies, so no worker outlives a killed job
         import ctypes
@@ -29,7 +30,9 @@ def worker_init() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    if os.getppid() == 1:   # the parent is already gone
+    # The parent died before the line above: the worker was re-parented (to init or to a subreaper,
+    # so not necessarily pid 1) and no signal will come.
+    if os.getppid() != parent:
         os._exit(1)
 
 

@@ -86,6 +86,15 @@ def test_killing_a_folder_job_kills_its_workers(tmp_path):
     assert not [w for w in workers if os.path.exists(f"/proc/{w}") and _state(w) != "Z"], "orphaned workers run on"
 
 
+def test_a_worker_whose_parent_died_before_it_was_set_up_exits():
+    # The kernel's parent-death signal only covers parents that die after the worker asked for it; one
+    # that died earlier left the worker re-parented (to init or a subreaper: not always pid 1).
+    code = "import os, sys; from codec.cli.common import worker_init; worker_init(int(sys.argv[1])); print('runs')"
+    gone = subprocess.run([sys.executable, "-c", code, "999999"], capture_output=True, text=True)
+    alive = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True, text=True)
+    assert (gone.returncode, gone.stdout) == (1, "") and (alive.returncode, alive.stdout) == (0, "runs\n")
+
+
 def _parent(pid):
     try:
         return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
