@@ -34,6 +34,7 @@ SCORES = ("pesq", "psnr")
 
 def breakdown(rows: list[dict], voices: dict[str, dict]) -> dict:
     """{condition: {score: {"voices": mean over voices, "voice": {...}, "sex": {...}, "language": {...}}}}."""
+    of_voice = {row["voice"]: row for row in voices.values()}   # voice -> its sex and language
     per_voice: dict = defaultdict(lambda: defaultdict(list))
     for row in rows:
         label = row["codec"] + (f"-{row['variant']}" if row["variant"] else "") + f"@{float(row['kbps']):g}"
@@ -47,7 +48,7 @@ def breakdown(rows: list[dict], voices: dict[str, dict]) -> dict:
             for field in ("sex", "language"):
                 members = defaultdict(list)
                 for v, m in voice_means.items():
-                    members[next(c for c in voices.values() if c["voice"] == v)[field]].append(m)
+                    members[of_voice[v][field]].append(m)
                 groups[field] = {k: float(np.mean(ms)) for k, ms in sorted(members.items())}
             entry[score] = {"voices": float(np.mean(list(voice_means.values()))), "voice": voice_means, **groups}
         result[label] = entry

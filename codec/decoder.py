@@ -109,7 +109,8 @@ class Decoder:
         codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
         lsf = self.envelope.decode(codes)
         shaping = spectrum.shaping(lpc.lsf_to_lpc(lsf))
-        classes = self.model.classes(level, shaping.shape)
+        offset = self.model.context_offset(shaping.shape)   # serves the classes and the noise filling's shape
+        classes = self.model.classes(level, None, offset=offset)
         q = np.zeros((frames, mdct.COEFFICIENTS), dtype=np.int64)
         for p, (decoder, n) in enumerate(zip(decoders, counts)):
             if decoder is not None:
@@ -128,7 +129,7 @@ class Decoder:
             shaping.weights[bad] = spectrum.shaping(lpc.lsf_to_lpc(concealed_lsf[bad])).weights
         frame_ids = np.arange(start, stop)
         spectra = spectrum.dequantize(q, gain, noise, shaping.weights, frame_ids,
-                                      self.model.expected_magnitude(level, shaping.shape),
+                                      self.model.expected_magnitude(level, None, offset=offset),
                                       noise_gain=mode(self.header.bitrate).noise_gain)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
         samples = self.overlap_add(spectra)

@@ -144,6 +144,15 @@ def _number_list(text: str, option: str) -> list[float]:
         raise CommandError(f"{option}: expected comma-separated numbers, got {text!r}") from None
 
 
+def _add_condition_options(p: argparse.ArgumentParser, references: str, note: str = "") -> None:
+    """The options ``_conditions`` reads (eval and samples): bitrates, quantizers, reference codecs, model."""
+    p.add_argument("--bitrates", default="8,9.6,13.2,16.4,24.4,32", help="kbit/s, comma-separated (default: all six)")
+    p.add_argument("--quantizers", default="rvq,avq,pvq,scq", help="comma-separated (default: rvq,avq,pvq,scq)")
+    p.add_argument("--references", default=references,
+                   help=f"reference codecs, comma-separated, or 'none' (default: {references}{note})")
+    p.add_argument("--model", help="model file (default: the shipped model in codec/pretrained/)")
+
+
 def add_parsers(sub) -> None:
     p = sub.add_parser("eval", help="score vqcodec and reference codecs on clips: PESQ-WB, pSNR, SD, bitrate, speed",
                        description="Code every clip of SOURCE (a folder searched recursively, or a manifest.csv "
@@ -156,14 +165,9 @@ def add_parsers(sub) -> None:
                                    "quartiles per condition) and PNG plots, and prints the tables.")
     p.add_argument("source", help="folder of audio files, or a manifest.csv")
     p.add_argument("--out", default="eval", help="output folder (default: eval)")
-    p.add_argument("--bitrates", default="8,9.6,13.2,16.4,24.4,32", help="kbit/s, comma-separated (default: all six)")
-    p.add_argument("--quantizers", default="rvq,avq,pvq,scq", help="comma-separated (default: rvq,avq,pvq,scq)")
-    p.add_argument("--references", default="opus,speex,amrwb,lc3,g722",
-                   help="reference codecs, comma-separated, or 'none' (default: opus,speex,amrwb,lc3,g722; "
-                        "G.722 always runs at its 64 kbit/s)")
+    _add_condition_options(p, "opus,speex,amrwb,lc3,g722", "; G.722 always runs at its 64 kbit/s")
     p.add_argument("--split", default="valid", help="manifest split to use (default: valid)")
     p.add_argument("--clips", type=int, help="at most this many clips (manifest: the longest)")
-    p.add_argument("--model", help="model file (default: the shipped model in codec/pretrained/)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     p.add_argument("--force", action="store_true", help="discard OUT's earlier results instead of resuming")
     p.add_argument("--keep-references", action="store_true",
@@ -183,14 +187,10 @@ def add_parsers(sub) -> None:
                                    "python -m http.server -d OUT.")
     p.add_argument("clips", nargs="+", help="audio files")
     p.add_argument("--out", default="samples", help="output folder (default: samples)")
-    p.add_argument("--bitrates", default="8,9.6,13.2,16.4,24.4,32", help="kbit/s, comma-separated (default: all six)")
-    p.add_argument("--quantizers", default="rvq,avq,pvq,scq", help="comma-separated (default: all four)")
-    p.add_argument("--references", default="opus,speex,amrwb,lc3",
-                   help="reference codecs, comma-separated, or 'none' (default: opus,speex,amrwb,lc3)")
+    _add_condition_options(p, "opus,speex,amrwb,lc3")
     p.add_argument("--mushra", action="store_true", help="also write the MUSHRA test page")
     p.add_argument("--format", default="wav", choices=("wav", "flac"),
                    help="audio files: 16-bit WAV (default) or FLAC (about half the size; browsers play both)")
-    p.add_argument("--model", help="model file (default: the shipped model in codec/pretrained/)")
     p.add_argument("--force", action="store_true", help="write into a non-empty OUT")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=_cmd_samples)

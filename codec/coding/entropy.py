@@ -20,7 +20,7 @@ import constriction
 import numpy as np
 
 from ..dsp.mdct import COEFFICIENTS
-from .spectrum import level_value
+from .spectrum import LEVEL_FLOOR, level_value
 
 CLASSES = 40
 CLASS_MIN = -2.5
@@ -99,10 +99,13 @@ class SpectrumModel:
         classes = np.clip(np.floor(u), 0, len(self.probabilities) - 1)
         return classes.astype(np.int64) if as_int else classes
 
-    def expected_magnitude(self, level: np.ndarray, shape: np.ndarray) -> np.ndarray:
-        """The |y_k| the context predicts, (frames, N): the context is log2(|y| + 1/4)."""
-        u = self.context_offset(shape) + (level_value(level) / CLASS_STEP)[:, None]
-        return np.maximum(np.exp2(u * CLASS_STEP + CLASS_MIN) - 0.25, 0.0)
+    def expected_magnitude(self, level: np.ndarray, shape: np.ndarray | None, *,
+                           offset: np.ndarray | None = None) -> np.ndarray:
+        """The |y_k| the context predicts, (frames, N): the context is log2(|y| + LEVEL_FLOOR).
+        ``offset``, the precomputed :meth:`context_offset` of ``shape``, as in :meth:`classes`."""
+        offset = self.context_offset(shape) if offset is None else offset
+        u = offset + (level_value(level) / CLASS_STEP)[:, None]
+        return np.maximum(np.exp2(u * CLASS_STEP + CLASS_MIN) - LEVEL_FLOOR, 0.0)
 
     def bits(self, classes: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Estimated cost of each frame's integers in bits: (frames, N) -> (frames,).

@@ -65,6 +65,12 @@ def _cost(q: np.ndarray, classes: np.ndarray, gain: np.ndarray, model) -> np.nda
     return np.where(gain == SILENT, 0.0, model.bits(classes, q))
 
 
+def _unsaturated(weighted: np.ndarray, model) -> np.ndarray:
+    """Per frame, the gain value above which no symbol saturates: q = floor(|y| + ROUNDING) stays
+    within max_symbol while |y| < max_symbol + 1 - ROUNDING."""
+    return np.abs(weighted).max(-1) / (model.max_symbol + 1 - ROUNDING)
+
+
 def code_at_gain(spectrum: np.ndarray, shaping: Shaping, gain: np.ndarray, model) -> tuple[FrameCode, np.ndarray]:
     """Quantize every frame at its gain index; also returns the spectrum's cost in bits (frames,)."""
     gain = np.asarray(gain, dtype=np.int64)
@@ -84,8 +90,7 @@ def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, model
     """
     frames = spectrum.shape[0]
     weighted = spectrum * shaping.weights
-    # q = floor(|y| + ROUNDING) stays within max_symbol while |y| < max_symbol + 1 - ROUNDING.
-    unsaturated = np.abs(weighted).max(-1) / (model.max_symbol + 1 - ROUNDING)
+    unsaturated = _unsaturated(weighted, model)
     offset = model.context_offset(shaping.shape)
     # The search runs in float32 (twice as fast); the final coding, whose classes the decoder
     # must reproduce exactly, in float64.
@@ -133,7 +138,7 @@ def spend_slack(code: FrameCode, spectrum: np.ndarray, shaping: Shaping, budgets
     member = np.where(slots < sizes[:, None], starts[:, None] + slots, -1)     # (packets, slots): frame or -1
     weighted = spectrum * shaping.weights
     offset = model.context_offset(shaping.shape)
-    unsaturated = np.abs(weighted).max(-1) / (model.max_symbol + 1 - ROUNDING)
+    unsaturated = _unsaturated(weighted, model)
     cost = _cost(code.q, code.classes, code.gain, model)
     left = np.add.reduceat(budgets - cost, starts)
     open_ = member >= 0

@@ -130,12 +130,12 @@ def demo_sources() -> list[Source]:
     return sources
 
 
-def _by_folder(package: str, root: Path, pattern: str, *, language_part: int = 0) -> list[Source]:
-    """One source per file under ``root`` matching ``pattern``; the voice is the folder ``language_part``."""
+def _by_folder(package: str, root: Path, pattern: str) -> list[Source]:
+    """One source per file under ``root`` matching ``pattern``; the first folder is the voice (a language)."""
     sources = []
     for path in _files(root, pattern):
         rel = path.relative_to(root)
-        lang = rel.parts[language_part]
+        lang = rel.parts[0]
         if _wideband(path):
             sources.append(Source(path, f"{package}/{rel.with_suffix('')}", f"{package}-{lang}", lang.split("_")[0]))
     return sources
