@@ -65,7 +65,7 @@ def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: 
         if workers == 1:
             outcomes = (_try(job, s, d, args) for s, d in pairs)
         else:
-            outcomes = pool.map(_try, [job] * len(pairs), *zip(*pairs), [args] * len(pairs), chunksize=4)
+            outcomes = pool.map(_try_in_worker, [job] * len(pairs), *zip(*pairs), [args] * len(pairs), chunksize=4)
         for (s, d), (ok, value) in zip(pairs, outcomes):
             (results if ok else failures).append((s, d, value) if not ok else (s, value))
             bar.update()
@@ -94,6 +94,16 @@ def _try(job, src, dst, args):
         return True, job(load_codec(args.model), src, dst, args)
     except (AudioError, BitstreamError, OSError, ValueError) as err:
         return False, str(err)
+
+
+def _try_in_worker(job, src, dst, args):
+    """``_try`` in a pool worker. An interruption (SIGTERM when the parent dies, or Ctrl-C) ends the
+    worker once the job has cleaned up: handed back to the pool like any exception, it would leave the
+    worker waiting for the next job of a parent that is gone."""
+    try:
+        return _try(job, src, dst, args)
+    except KeyboardInterrupt:
+        os._exit(130)
 
 
 def _progress(src, args, seconds: float | None, rate: int):

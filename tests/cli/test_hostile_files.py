@@ -95,6 +95,17 @@ def test_a_worker_whose_parent_died_before_it_was_set_up_exits():
     assert (gone.returncode, gone.stdout) == (1, "") and (alive.returncode, alive.stdout) == (0, "runs\n")
 
 
+def test_an_interrupted_worker_job_ends_the_worker():
+    # The pool catches every exception of a job, KeyboardInterrupt included, and would send it back to a
+    # dead parent and wait for the next job: the worker must end itself instead (exit 130).
+    code = ("from codec.cli.coding import _try_in_worker\n"
+            "def job(codec, src, dst, args):\n    raise KeyboardInterrupt\n"
+            "class Args:\n    model = None\n"
+            "_try_in_worker(job, 'a', 'b', Args())\nprint('runs on')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (130, "")
+
+
 def _parent(pid):
     try:
         return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
