@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 
 from .common import CommandError, load_codec, worker_init
 
@@ -22,12 +23,7 @@ LONG_FILE_SECONDS = 60.0       # a single input longer than this gets a progress
 
 def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: str, job) -> list:
     """Run ``job(codec, src, dst, args, progress)`` over SRC -> DST (files, mirrored folders or ``-``)."""
-    import contextlib
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     from pathlib import Path
-
-    from tqdm import tqdm
 
     from ..io.files import STDIO, pair_paths
 
@@ -56,19 +52,12 @@ def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: 
     args.single_file = len(pairs) == 1
     start = time.perf_counter()
     results, failures = [], []
-    workers = max(1, min(args.workers, len(pairs)))
-    # Spawned, not forked (a fork of a process whose BLAS threads run can hang); workers die with the parent.
-    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init,
-                                initargs=(os.getpid(),))
-            if workers > 1 else contextlib.nullcontext())
-    with pool, tqdm(total=len(pairs), unit="file", disable=len(pairs) == 1 or args.quiet, leave=False) as bar:
-        if workers == 1:
-            outcomes = (_try(job, s, d, args) for s, d in pairs)
-        else:
-            outcomes = pool.map(_try_in_worker, [job] * len(pairs), *zip(*pairs), [args] * len(pairs), chunksize=4)
-        for (s, d), (ok, value) in zip(pairs, outcomes):
-            (results if ok else failures).append((s, d, value) if not ok else (s, value))
-            bar.update()
+    if len(pairs) == 1:   # a single file: no pool and no bar, nor their imports (start-up is a user-visible cost)
+        outcomes = [_try(job, *pairs[0], args)]
+    else:
+        outcomes = _run_many(job, pairs, args)
+    for (s, d), (ok, value) in zip(pairs, outcomes):
+        (results if ok else failures).append((s, d, value) if not ok else (s, value))
     # A message about the output names the output; any other names the input.
     messages = [m if m.startswith((str(s), str(d))) else f"{s}: {m}" for s, d, m in failures]
     if len(pairs) == 1 and failures:
@@ -83,6 +72,29 @@ def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: 
     if failures:
         raise CommandError(f"{len(failures)} of {len(pairs)} file(s) failed (listed above)")
     return results
+
+
+def _run_many(job, pairs: list, args: argparse.Namespace) -> Iterator[tuple[bool, object]]:
+    """``_try`` over several (src, dst) pairs, across ``args.workers`` processes, with a progress bar."""
+    import contextlib
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    workers = max(1, min(args.workers, len(pairs)))
+    # Spawned, not forked (a fork of a process whose BLAS threads run can hang); workers die with the parent.
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init,
+                                initargs=(os.getpid(),))
+            if workers > 1 else contextlib.nullcontext())
+    with pool, tqdm(total=len(pairs), unit="file", disable=args.quiet, leave=False) as bar:
+        if workers == 1:
+            outcomes = (_try(job, s, d, args) for s, d in pairs)
+        else:
+            outcomes = pool.map(_try_in_worker, [job] * len(pairs), *zip(*pairs), [args] * len(pairs), chunksize=4)
+        for outcome in outcomes:
+            yield outcome
+            bar.update()
 
 
 def _try(job, src, dst, args):
