@@ -47,6 +47,14 @@ def merge_previous(path: Path, records: list[dict], runs: list[dict], key: tuple
     return kept + records, previous.get("runs", [previous.get("settings")]) + runs
 
 
+def dev_clips(folder: Path, count: int) -> list[Path]:
+    """``count`` clips spread evenly over the development set in ``folder`` (``vqcodec prepare dev``)."""
+    every = sorted(Path(folder).glob("*.wav"))
+    if not every:
+        raise SystemExit(f"no clips in {folder}: run 'vqcodec prepare dev --out {folder}' first")
+    return [every[i] for i in np.linspace(0, len(every) - 1, min(count, len(every))).round().astype(int)]
+
+
 def add_output_argument(parser) -> None:
     parser.add_argument("--out-dir", type=Path, default=RESULTS,
                         help=f"where to write the JSON results (default: {RESULTS}, the committed ones)")

@@ -27,7 +27,7 @@ from codec.coding import noise_filling
 from codec.modes import BITRATES
 from codec.evaluation.procedure import prepared, score
 
-from common import add_output_argument, markdown_table, write_json
+from common import add_output_argument, dev_clips, markdown_table, write_json
 
 
 def score_clip(job: tuple[Path, tuple[tuple[float, float], ...], str | None]) -> list[dict]:
@@ -58,10 +58,7 @@ def main() -> None:
     add_output_argument(parser)
     args = parser.parse_args()
     settings = tuple(tuple(float(v) for v in pair.split(":")) for pair in args.settings.split(","))
-    every = sorted(args.dev.glob("*.wav"))
-    if not every:
-        raise SystemExit(f"no clips in {args.dev}: run 'vqcodec prepare dev --out {args.dev}' first")
-    clips = [every[i] for i in np.linspace(0, len(every) - 1, min(args.clips, len(every))).round().astype(int)]
+    clips = dev_clips(args.dev, args.clips)
     records = []
     with ProcessPoolExecutor(args.workers) as pool:
         jobs = [(c, settings, args.model) for c in clips]

@@ -26,7 +26,7 @@ from .dsp import framing, lpc, mdct
 from .encoder import chunk_frames
 from .io.audio import fit_blocks, resample_blocks
 from .modes import mode
-from .postfilter import FrameContext, Postfilter
+from .postfilter import FrameContext, PitchPostfilter
 from .threads import single_threaded
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,12 @@ class Decoder:
     """Decodes the packets of one stream in order, chunk by chunk (it keeps the concealment
     memory and the overlap-add tail between chunks)."""
 
-    def __init__(self, header: Header, envelope: EnvelopeCoder, model: SpectrumModel, postfilter: Postfilter | None,
-                 lost: np.ndarray | None = None):
+    def __init__(self, header: Header, envelope: EnvelopeCoder, model: SpectrumModel,
+                 postfilter: bool | float = True, lost: np.ndarray | None = None):
         self.header, self.envelope, self.model = header, envelope, model
-        self.postfilter = postfilter
+        # True: the bitrate's strength; False: off; a number: that strength (SpeechCodec.decode).
+        strength = mode(header.bitrate).postfilter_strength if postfilter is True else float(postfilter)
+        self.postfilter = PitchPostfilter(strength) if strength else None
         self.lost = lost                 # packets a simulated channel dropped (codec.channel), by index
         self.fields = side_info.field_sizes(envelope.codebook_sizes)
         self.concealment = Concealment()

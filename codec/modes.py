@@ -21,6 +21,7 @@ from .dsp.framing import FRAME, SAMPLE_RATE
 class Mode:
     kbps: float
     noise_gain: float
+    postfilter_strength: float
 
     @property
     def frame_bits(self) -> int:
@@ -33,12 +34,12 @@ class Mode:
 
 
 MODES = (
-    Mode(8.0, noise_gain=0.4),
-    Mode(9.6, noise_gain=0.4),
-    Mode(13.2, noise_gain=0.4),
-    Mode(16.4, noise_gain=0.4),
-    Mode(24.4, noise_gain=0.3),
-    Mode(32.0, noise_gain=0.3),
+    Mode(8.0, noise_gain=0.4, postfilter_strength=0.3),
+    Mode(9.6, noise_gain=0.4, postfilter_strength=0.25),
+    Mode(13.2, noise_gain=0.4, postfilter_strength=0.2),
+    Mode(16.4, noise_gain=0.4, postfilter_strength=0.15),
+    Mode(24.4, noise_gain=0.3, postfilter_strength=0.0),
+    Mode(32.0, noise_gain=0.3, postfilter_strength=0.0),
 )
 BITRATES = tuple(m.kbps for m in MODES)
 

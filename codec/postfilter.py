@@ -1,10 +1,29 @@
-"""The decoder's postfilter stage: where decoded speech is enhanced before it is output.
+"""The decoder's postfilter: a long-term (pitch) postfilter that lowers the noise between harmonics.
 
-Decoder-only: it sees what the decoder knows (the decoded samples and, per
-frame, the decoded envelope, gain and bitrate) and never changes the
-bitstream. Today it is the identity; ``SpeechCodec.decode(postfilter=False)``
-and ``vqcodec decode --no-postfilter`` skip it, so a trained postfilter can be
-compared against its absence on the same streams.
+The spectrum coder shapes its noise like the LPC envelope, which knows nothing of
+pitch: in voiced speech the noise fills the valleys between the harmonics, where
+it is heard (PESQ-WB scores it too). Per 20 ms block of decoded samples ``x``
+this stage finds the pitch lag T and the voicing rho (the largest normalized
+correlation of the block with its past; of the correlation's peaks, the shortest lag within
+OCTAVE_TOLERANCE of it, so that a double period is not taken for the period) and
+applies a comb with low-pass taps h (full depth at 0 Hz, none at 8 kHz)::
+
+    c(x)[n] = sum_j h_j x[n - T + 1 - j]
+    y = (x + g c(x) + g^2 c(c(x))) / (1 + g + g^2)      g = strength * clip((rho - 0.3) / 0.6, 0, 1)
+
+the first terms of the series of the resonator 1 / (1 - g c). At the
+harmonics (and at 0 Hz) the numerator's gain is 1 + g + g^2, so a harmonic keeps
+its level (steady tones and the loudness of voiced speech do not change), while
+what lies between the harmonics is lowered, by up to (1 - g + g^2) / (1 + g + g^2).
+Scaling by 1 - g/2 instead, which lets the harmonics grow by up to 1.5 dB,
+scored 0.005-0.011 higher in PESQ-WB on 18 development clips; a postfilter
+that makes voiced speech and tones louder was not worth that.
+
+A block's filter fades in over CROSSFADE samples from the previous block's.
+Decoder-only (the bitstream does not change), causal, no delay; ``strength`` per bitrate is in ``codec.modes``
+(chosen on the development set, ``python benchmarks/postfilter.py``).
+``SpeechCodec.decode(postfilter=False)`` and ``vqcodec decode --no-postfilter``
+skip it.
 """
 
 from __future__ import annotations
@@ -12,6 +31,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from .dsp.framing import FRAME
+
+LAG_MIN, LAG_MAX = 32, 290          # 500 Hz .. 55 Hz at 16 kHz
+TAPS = np.array([0.25, 0.5, 0.25])  # lags T - 1, T, T + 1
+CROSSFADE = 80                      # samples over which a block's filter replaces the previous one's
+VOICING_FLOOR, VOICING_SPAN = 0.3, 0.6
+OCTAVE_TOLERANCE = 0.9
+SILENCE = 1e-6                      # block energy below which nothing is filtered
+HISTORY = 2 * LAG_MAX + 2           # past samples the second comb term reaches
+_TAPS_TWICE = np.convolve(TAPS, TAPS)
+# A block's weight against the previous block's filter: a sin^2 fade-in, then 1.
+_FADE = np.minimum(np.sin(0.5 * np.pi * (np.arange(FRAME) + 0.5) / CROSSFADE) ** 2, 1.0)
+_FADE[CROSSFADE:] = 1.0
 
 
 @dataclass
@@ -24,8 +57,100 @@ class FrameContext:
     bitrate: float
 
 
-class Postfilter:
-    """The identity: returns the decoded samples unchanged."""
+def _normalized_correlation(x: np.ndarray, blocks: int, frame: int, lag_min: int, lag_max: int):
+    """Normalized correlation (blocks, lag_max - lag_min + 1) of each block of ``frame`` samples with
+    its past at lags lag_min .. lag_max, and the blocks' energies; ``x`` holds lag_max samples of
+    history, then the blocks. By FFT: three transforms per block instead of a product per lag."""
+    span = lag_max + frame
+    size = -(-span // 64) * 64                  # >= span: no wrap-around; 320 for the 8 kHz search (2^6 * 5)
+    segments = np.lib.stride_tricks.sliding_window_view(x, span)[::frame][:blocks]  # (blocks, span)
+    # correlation[k] = sum_n segment[n + k] current[n]; lag T sits at k = lag_max - T.
+    correlation = np.fft.irfft(np.fft.rfft(segments, size) * np.conj(np.fft.rfft(segments[:, lag_max:], size)), size)
+    k = np.arange(lag_max - lag_min, -1, -1)                                        # lags lag_min .. lag_max
+    power = np.concatenate([np.zeros((blocks, 1)), np.cumsum(segments ** 2, axis=1)], axis=1)
+    energy = power[:, -1] - power[:, lag_max]
+    lagged = power[:, k + frame] - power[:, k]                                      # energy of each lagged window
+    return correlation[:, k] / np.sqrt(energy[:, None] * lagged + 1e-12), energy
 
-    def __call__(self, samples: np.ndarray, context: FrameContext) -> np.ndarray:
-        return samples
+
+def pitch(x: np.ndarray, blocks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pitch lag and voicing of the last ``blocks`` blocks of FRAME samples of ``x``.
+
+    The lag is searched at 8 kHz (sample pairs averaged: a quarter of the work), then refined at
+    16 kHz among the three lags around twice the coarse one.
+
+    Parameters
+    ----------
+    x : ndarray, shape (LAG_MAX + blocks * FRAME,)
+        LAG_MAX samples of history, then the blocks.
+
+    Returns
+    -------
+    lag : ndarray, shape (blocks,), int64, in [LAG_MIN, LAG_MAX]
+    voicing : ndarray, shape (blocks,), the normalized correlation at ``lag`` (0 for silent blocks)
+    """
+    half = 0.5 * (x[0::2] + x[1::2])
+    rho, _ = _normalized_correlation(half, blocks, FRAME // 2, LAG_MIN // 2, LAG_MAX // 2)
+    best = rho.max(axis=1)
+    peak = np.zeros_like(rho, dtype=bool)
+    peak[:, 1:-1] = (rho[:, 1:-1] >= rho[:, :-2]) & (rho[:, 1:-1] >= rho[:, 2:])
+    peak[np.arange(blocks), rho.argmax(axis=1)] = True
+    coarse = LAG_MIN // 2 + (peak & (rho >= OCTAVE_TOLERANCE * best[:, None])).argmax(axis=1)   # shortest such peak
+    candidates = np.clip(2 * coarse[:, None] + np.arange(-1, 2), LAG_MIN, LAG_MAX)              # (blocks, 3)
+    windows = np.lib.stride_tricks.sliding_window_view(x, FRAME)
+    starts = LAG_MAX + FRAME * np.arange(blocks)
+    current, lagged = windows[starts], windows[starts[:, None] - candidates]
+    energy = (current * current).sum(-1)
+    fine = np.einsum("bn,bkn->bk", current, lagged) / np.sqrt(energy[:, None] * (lagged * lagged).sum(-1) + 1e-12)
+    choice = fine.argmax(axis=1)
+    rows = np.arange(blocks)
+    return candidates[rows, choice], np.where(energy > SILENCE, fine[rows, choice], 0.0)
+
+
+def _comb_terms(x: np.ndarray, starts: np.ndarray, lag: np.ndarray, gain: np.ndarray, width: int) -> np.ndarray:
+    """g c(x) + g^2 c(c(x)) over ``width`` samples from each of ``starts`` (positions in ``x``),
+    per row lag and gain (rows,): (rows, width). Each tap copies whole rows of a sliding view."""
+    windows = np.lib.stride_tricks.sliding_window_view(x, width)
+    once = sum(t * windows[starts - lag + 1 - j] for j, t in enumerate(TAPS))
+    twice = sum(t * windows[starts - 2 * lag + 2 - j] for j, t in enumerate(_TAPS_TWICE))
+    return gain[:, None] * once + (gain ** 2)[:, None] * twice
+
+
+class PitchPostfilter:
+    """The long-term postfilter of one decoded stream (it keeps the past samples and the last block's
+    filter between chunks, so the output does not depend on where chunks are cut).
+
+    Parameters
+    ----------
+    strength : float
+        The comb gain at full voicing; 0 makes the stage the identity.
+    """
+
+    def __init__(self, strength: float):
+        self.strength = float(strength)
+        self.history = np.zeros(HISTORY)
+        self.lag, self.gain = LAG_MIN, 0.0          # the previous block's filter
+
+    def __call__(self, samples: np.ndarray, context: FrameContext | None = None) -> np.ndarray:
+        """Filtered samples; ``samples`` is a whole number of FRAME blocks (a decoded chunk)."""
+        if self.strength == 0.0 or not len(samples):
+            return samples
+        blocks = len(samples) // FRAME
+        x = np.concatenate([self.history, samples])
+        lag, voicing = pitch(x[HISTORY - LAG_MAX:], blocks)
+        gain = self.strength * np.clip((voicing - VOICING_FLOOR) / VOICING_SPAN, 0.0, 1.0)
+        previous_lag = np.concatenate([[self.lag], lag[:-1]])
+        previous_gain = np.concatenate([[self.gain], gain[:-1]])
+        out = samples.astype(np.float64, copy=True)
+        touched = np.flatnonzero((gain > 0) | (previous_gain > 0))          # blocks the comb changes
+        if len(touched):
+            starts = HISTORY + touched * FRAME                               # block starts in x
+            new = _comb_terms(x, starts, lag[touched], gain[touched], FRAME)
+            old = _comb_terms(x, starts, previous_lag[touched], previous_gain[touched], CROSSFADE)
+            new[:, :CROSSFADE] += (1 - _FADE[:CROSSFADE]) * (old - new[:, :CROSSFADE])   # fade in from the old filter
+            faded = np.outer(gain[touched], _FADE) + np.outer(previous_gain[touched], 1 - _FADE)
+            rows = out.reshape(blocks, FRAME)
+            rows[touched] = (rows[touched] + new) / (1 + faded + faded ** 2)
+        self.history = x[-HISTORY:]
+        self.lag, self.gain = int(lag[-1]), float(gain[-1])
+        return out.astype(samples.dtype, copy=False)

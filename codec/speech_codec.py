@@ -25,7 +25,6 @@ from .dsp.framing import MAX_SAMPLE_RATE, SAMPLE_RATE, output_span
 from .io.audio import AudioError, as_float_mono, resample
 from .model import ModelError, default_model_path, load_model
 from .modes import mode_index
-from .postfilter import Postfilter
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,6 @@ class SpeechCodec:
         self.quantizers = quantizers
         self.spectrum = spectrum
         self.model_id = model_id
-        self.postfilter = Postfilter()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SpeechCodec:
@@ -111,7 +109,8 @@ class SpeechCodec:
 
     # ------------------------------------------------------------------ decoder
 
-    def decode(self, data: bytes, *, original_rate: bool = False, postfilter: bool = True) -> tuple[np.ndarray, int]:
+    def decode(self, data: bytes, *, original_rate: bool = False,
+               postfilter: bool | float = True) -> tuple[np.ndarray, int]:
         """Decode a .vqc stream.
 
         Parameters
@@ -119,8 +118,9 @@ class SpeechCodec:
         data : bytes
         original_rate : bool
             Resample to the input's original rate and length (default: 16 kHz).
-        postfilter : bool
-            Run the decoder's postfilter stage (``codec.postfilter``).
+        postfilter : bool or float
+            Run the decoder's pitch postfilter (``codec.postfilter``) at the bitrate's strength
+            (``codec.modes``); False skips it; a number is the strength to use instead (for tuning).
 
         Returns
         -------
@@ -141,14 +141,15 @@ class SpeechCodec:
             position += len(block)
         return out, rate
 
-    def open_stream(self, data, *, postfilter: bool = True, lost: np.ndarray | None = None) -> decoder.DecodedStream:
+    def open_stream(self, data, *, postfilter: bool | float = True,
+                    lost: np.ndarray | None = None) -> decoder.DecodedStream:
         """Check a stream's header and set up decoding it a chunk at a time.
 
         ``data`` is any bytes-like object (bytes, memoryview, an mmap of a file).
         The returned stream's ``blocks`` iterator yields consecutive float32 blocks
         at 16 kHz, ``length`` samples in all; memory stays bounded by one chunk.
         ``lost`` flags packets a simulated channel dropped (``codec.channel``): they
-        are concealed and reported as lost rather than corrupt.
+        are concealed and reported as lost rather than corrupt. ``postfilter`` as in :meth:`decode`.
         """
         header = self.read_header(data)
         envelope = self.quantizer(header.quantizer)
@@ -165,7 +166,7 @@ class SpeechCodec:
                         length)
         elif len(payload) > layout.end:
             log.warning("%d bytes after the last packet ignored", len(payload) - layout.end)
-        stream = decoder.Decoder(header, envelope, self.spectrum, self.postfilter if postfilter else None, lost)
+        stream = decoder.Decoder(header, envelope, self.spectrum, postfilter, lost)
         return decoder.DecodedStream(header, length, target_length, stream.blocks(payload, layout, length))
 
     def read_header(self, data: bytes) -> Header:

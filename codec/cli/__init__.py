@@ -14,6 +14,9 @@ import logging
 import sys
 
 from .. import __version__
+# Literals, not imports: importing the bitstream and model modules would load numpy for --help
+# (tests/cli/test_cli.py checks them against codec.coding.bitstream.VERSION and codec.model.MODEL_FORMAT).
+STREAM_FORMAT, MODEL_FORMAT = 2, 3
 from . import coding, evaluation, training
 from ..threads import single_threaded_environment
 from .common import CommandError, interrupt_on_sigterm
@@ -28,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--version", action="version",
-                        version=f"vqcodec {__version__} (.vqc stream format 1, model file format 3)")
+                        version=f"vqcodec {__version__} (.vqc stream format {STREAM_FORMAT}, model file format {MODEL_FORMAT})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in (coding, evaluation, training):
         group.add_parsers(sub)

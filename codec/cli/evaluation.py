@@ -15,6 +15,7 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     import json
     from pathlib import Path
 
+    from .. import __version__
     from ..evaluation import plots, run as evaluation
     from ..io.atomic import atomic_write
 
@@ -26,7 +27,8 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     codec = load_codec(args.model)
     out = Path(args.out)
     run_file, results = out / "run.json", out / "clips.csv"
-    settings = {"model_id": codec.model_id, "source": str(Path(args.source).resolve())}
+    # The version too: a new decoder (a postfilter, say) changes vqcodec's rows under the same model.
+    settings = {"model_id": codec.model_id, "version": __version__, "source": str(Path(args.source).resolve())}
     previous = json.loads(run_file.read_text()) if run_file.exists() else settings
     if results.exists() and args.force:
         results.unlink()
@@ -37,7 +39,7 @@ def _cmd_eval(args: argparse.Namespace) -> None:
                  previous.get("model_id"))
     elif previous != settings:
         hint = " (--keep-references keeps the reference codecs' rows)" if previous.get("source") == settings["source"] else ""
-        raise CommandError(f"{out} holds results of another model or source ({run_file}); "
+        raise CommandError(f"{out} holds results of another model, vqcodec version or source ({run_file}); "
                            f"pass --force to start over{hint}, or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")
@@ -171,8 +173,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     p.add_argument("--force", action="store_true", help="discard OUT's earlier results instead of resuming")
     p.add_argument("--keep-references", action="store_true",
-                   help="OUT holds results of another model on the same SOURCE: keep its reference codecs' rows "
-                        "(they do not depend on vqcodec's model) and code only vqcodec again")
+                   help="OUT holds results of another model or vqcodec version on the same SOURCE: keep its "
+                        "reference codecs' rows (they do not depend on vqcodec) and code only vqcodec again")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or tables")
     p.set_defaults(func=_cmd_eval)
 

@@ -89,8 +89,14 @@ def _run(args, *, stdin=None, env=None, cwd=None):
 
 
 def test_version():
+    from codec import __version__
+    from codec.coding.bitstream import VERSION
+    from codec.model import MODEL_FORMAT
+
     result = _run(["--version"])
-    assert result.returncode == 0 and result.stdout.decode().startswith("vqcodec 0.")
+    assert result.returncode == 0
+    assert result.stdout.decode().strip() == (f"vqcodec {__version__} (.vqc stream format {VERSION}, "
+                                              f"model file format {MODEL_FORMAT})")
 
 
 def test_pipes_round_trip_through_stdin_and_stdout(tmp_path):
