@@ -22,7 +22,7 @@ def harmonic(period: float, samples: int, seed: int = 0) -> np.ndarray:
 @pytest.mark.parametrize("period", [40, 100, 160.5, 250])
 def test_pitch_finds_the_period_not_a_multiple(period):
     lag, voicing = pitch(harmonic(period, LAG_MAX + 5 * FRAME), 5)
-    assert np.all(np.abs(lag - period) <= 0.5) and np.all(voicing > 0.99)
+    assert np.all(np.abs(lag - period) <= 1.5) and np.all(voicing > 0.99)   # even lags: 8 kHz search
 
 
 def test_noise_and_silence_are_not_voiced():
@@ -113,8 +113,9 @@ def test_postfilter_raises_pesq_on_the_bundled_speech():
 
 def test_tones_keep_their_level_through_the_postfilter():
     # A steady tone looks voiced, so the comb works on it; its normalization keeps a harmonic's level.
-    # Measured (python benchmarks/tones.py), every rate: sine 37-45 dB SNR and -0.1 dB, DTMF 21-33 dB and
-    # -0.3 dB, the sweep 14-24 dB and -1.5 dB (a chirp is periodic for a moment at a changing lag).
+    # Measured (python benchmarks/tones.py) at 8-16.4 kbit/s, where the postfilter is on: a 1 kHz sine 37-43 dB
+    # SNR and -0.1 dB, DTMF 21-29 dB and -0.3 dB, the sweep 14-21 dB and -1.5 dB (a chirp is periodic for a
+    # moment at a changing lag).
     codec = SpeechCodec.load()
     t = np.arange(2 * 16000) / 16000
     signals = {"sine": (0.3 * np.sin(2 * np.pi * 1000 * t), 34.0, 0.5),
