@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     single_threaded_environment()   # before numpy loads; spawned workers inherit it
     interrupt_on_sigterm()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:       # an interrupt outside a command (parsing) or inside _main's own handlers
+        print("vqcodec: interrupted; no partial output was left", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "train":
