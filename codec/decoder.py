@@ -26,7 +26,7 @@ from .dsp import framing, lpc, mdct
 from .encoder import chunk_frames
 from .io.audio import fit_blocks, resample_blocks
 from .modes import mode
-from .postfilter import FrameContext, PitchPostfilter
+from .postfilter import PitchPostfilter
 from .threads import single_threaded
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Decoder:
         spectra = self.concealment.spectra(spectra, good, frame_ids)
         samples = self.overlap_add(spectra)
         if self.postfilter is not None:
-            samples = self.postfilter(samples, FrameContext(concealed_lsf, gain, good, self.header.bitrate))
+            samples = self.postfilter(samples)
         return samples
 
     def overlap_add(self, spectra: np.ndarray) -> np.ndarray:

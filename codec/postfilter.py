@@ -3,10 +3,11 @@
 The spectrum coder shapes its noise like the LPC envelope, which knows nothing of
 pitch: in voiced speech the noise fills the valleys between the harmonics, where
 it is heard (PESQ-WB scores it too). Per 20 ms block of decoded samples ``x``
-this stage finds the pitch lag T and the voicing rho (the largest normalized
-correlation of the block with its past; of the correlation's peaks, the shortest lag within
-OCTAVE_TOLERANCE of it, so that a double period is not taken for the period) and
-applies a comb with low-pass taps h (full depth at 0 Hz, none at 8 kHz)::
+this stage finds the pitch lag T and the voicing rho from the block's normalized
+correlation with its past (of the correlation's peaks, the shortest lag within
+OCTAVE_TOLERANCE of the largest, so that a double period is not taken for the
+period) and applies a comb with low-pass taps h (full depth at 0 Hz, none at
+8 kHz)::
 
     c(x)[n] = sum_j h_j x[n - T + 1 - j]
     y = (x + g c(x) + g^2 c(c(x))) / (1 + g + g^2)      g = strength * clip((rho - 0.3) / 0.6, 0, 1)
@@ -20,15 +21,14 @@ scored 0.005-0.011 higher in PESQ-WB on 18 development clips; a postfilter
 that makes voiced speech and tones louder was not worth that.
 
 A block's filter fades in over CROSSFADE samples from the previous block's.
-Decoder-only (the bitstream does not change), causal, no delay; ``strength`` per bitrate is in ``codec.modes``
-(chosen on the development set, ``python benchmarks/postfilter.py``).
+Decoder-only (the bitstream does not change), causal, no delay; it sees the
+decoded samples only. ``strength`` per bitrate is in ``codec.modes`` (chosen on
+the development set, ``python benchmarks/postfilter.py``).
 ``SpeechCodec.decode(postfilter=False)`` and ``vqcodec decode --no-postfilter``
 skip it.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,16 +45,6 @@ _TAPS_TWICE = np.convolve(TAPS, TAPS)
 # A block's weight against the previous block's filter: a sin^2 fade-in, then 1.
 _FADE = np.minimum(np.sin(0.5 * np.pi * (np.arange(FRAME) + 0.5) / CROSSFADE) ** 2, 1.0)
 _FADE[CROSSFADE:] = 1.0
-
-
-@dataclass
-class FrameContext:
-    """What the decoder knows about the frames of a decoded chunk (frames,) or (frames, 16)."""
-
-    lsf: np.ndarray            # decoded (concealed) LSFs, radians
-    gain: np.ndarray           # gain indices (codec.coding.spectrum)
-    good: np.ndarray           # False where the frame was concealed
-    bitrate: float
 
 
 def _normalized_correlation(x: np.ndarray, blocks: int, frame: int, lag_min: int, lag_max: int):
@@ -125,7 +115,7 @@ class PitchPostfilter:
         self.history = np.zeros(HISTORY)
         self.lag, self.gain = LAG_MIN, 0.0          # the previous block's filter
 
-    def __call__(self, samples: np.ndarray, context: FrameContext | None = None) -> np.ndarray:
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
         """Filtered samples; ``samples`` is a whole number of FRAME blocks (a decoded chunk)."""
         if self.strength == 0.0 or not len(samples):
             return samples
