@@ -21,7 +21,7 @@ from pathlib import Path
 
 from codec.cli import main as vqcodec
 
-from common import add_output_argument, write_json
+from common import add_output_argument, add_resume_arguments, resume_flags, write_json
 
 PUBLISHED_AVQ = {8.0: 2.45, 9.6: 2.66, 13.2: 3.03, 16.4: 3.29, 24.4: 3.73, 32.0: 4.01}
 
@@ -32,15 +32,13 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--references", default="opus,speex,amrwb,lc3,g722")
-    parser.add_argument("--force", action="store_true", help="start over instead of resuming")
-    parser.add_argument("--keep-references", action="store_true",
-                        help="after a new model or vqcodec version: keep the reference codecs' rows, code vqcodec anew")
+    add_resume_arguments(parser)
     add_output_argument(parser)
     args = parser.parse_args()
     out = args.out_dir / "eval"
     command = ["eval", str(args.corpus / "manifest.csv"), "--split", "valid", "--clips", str(args.clips),
                "--out", str(out), "--workers", str(args.workers), "--references", args.references]
-    if vqcodec(command + (["--force"] if args.force else []) + (["--keep-references"] if args.keep_references else [])) != 0:
+    if vqcodec(command + resume_flags(args)) != 0:
         raise SystemExit("vqcodec eval failed")
     summary = json.loads((out / "summary.json").read_text())
     print("published 16-bit AVQ codec (PESQ-WB, Vali & Baeckstroem, ICASSP 2023): "

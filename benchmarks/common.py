@@ -55,6 +55,55 @@ def dev_clips(folder: Path, count: int) -> list[Path]:
     return [every[i] for i in np.linspace(0, len(every) - 1, min(count, len(every))).round().astype(int)]
 
 
+def sweep_decoding(clips: list[Path], settings: tuple, decode, *, model: str | None, workers: int) -> list[dict]:
+    """Each clip encoded once per bitrate (avq) and decoded under every one of ``settings``: a row
+    {"clip", "bitrate", "setting", PESQ-WB and pSNR fields} per clip, bitrate and setting.
+
+    ``decode(codec, data, bitrate, setting)`` returns the decoded samples; the bitstream does not
+    depend on the setting. It runs in worker processes (one clip each), so it must be a module-level
+    function, and it may change its worker's module state.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    records = []
+    with ProcessPoolExecutor(workers) as pool:
+        jobs = [(clip, settings, decode, model) for clip in clips]
+        for rows in tqdm(pool.map(_sweep_clip, jobs), total=len(clips), unit="clip"):
+            records += rows
+    return records
+
+
+def _sweep_clip(job: tuple) -> list[dict]:
+    from codec import SpeechCodec
+    from codec.evaluation.procedure import prepared, score
+    from codec.modes import BITRATES
+
+    path, settings, decode, model = job
+    codec = SpeechCodec.load(model)
+    wav = prepared(path)
+    rows = []
+    for bitrate in BITRATES:
+        data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq")
+        for setting in settings:
+            rows.append({"clip": path.name, "bitrate": bitrate, "setting": setting,
+                         **score(wav, decode(codec, data, bitrate, setting))})
+    return rows
+
+
+def add_resume_arguments(parser) -> None:
+    """--force and --keep-references, passed on to ``vqcodec eval`` by ``resume_flags``."""
+    parser.add_argument("--force", action="store_true", help="start over instead of resuming")
+    parser.add_argument("--keep-references", action="store_true",
+                        help="after a new model or vqcodec version: keep the reference codecs' rows, code vqcodec anew")
+
+
+def resume_flags(args) -> list[str]:
+    """The ``vqcodec eval`` options of ``add_resume_arguments``."""
+    return ["--force"] * args.force + ["--keep-references"] * args.keep_references
+
+
 def add_output_argument(parser) -> None:
     parser.add_argument("--out-dir", type=Path, default=RESULTS,
                         help=f"where to write the JSON results (default: {RESULTS}, the committed ones)")

@@ -27,7 +27,7 @@ import numpy as np
 from codec.cli import main as vqcodec
 from codec.corpus.dev_set import read_voices
 
-from common import RESULTS, write_json
+from common import RESULTS, add_resume_arguments, resume_flags, write_json
 
 SCORES = ("pesq", "psnr")
 
@@ -82,9 +82,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model file (default: the shipped one)")
     parser.add_argument("--name", default="dev_quality", help="results name (folder and JSON)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--force", action="store_true", help="start over instead of resuming")
-    parser.add_argument("--keep-references", action="store_true",
-                        help="after a new model or vqcodec version: keep the reference codecs' rows, code vqcodec anew")
+    add_resume_arguments(parser)
     args = parser.parse_args()
     voices_csv = args.dev / "voices.csv"
     if not voices_csv.exists():
@@ -93,7 +91,7 @@ def main() -> None:
     command = ["eval", str(args.dev), "--out", str(out), "--workers", str(args.workers), "-q",
                "--quantizers", args.quantizers, "--references", args.references]
     command += (["--bitrates", args.bitrates] if args.bitrates else []) + (["--model", args.model] if args.model else [])
-    if vqcodec(command + (["--force"] if args.force else []) + (["--keep-references"] if args.keep_references else [])) != 0:
+    if vqcodec(command + resume_flags(args)) != 0:
         raise SystemExit("vqcodec eval failed")
     with open(out / "clips.csv", newline="") as f:
         rows = list(csv.DictReader(f))

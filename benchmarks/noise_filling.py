@@ -15,36 +15,24 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from codec import SpeechCodec
 from codec import modes
 from codec.coding import noise_filling
 from codec.modes import BITRATES
-from codec.evaluation.procedure import prepared, score
 
-from common import add_output_argument, dev_clips, markdown_table, write_json
+from common import add_output_argument, dev_clips, markdown_table, sweep_decoding, write_json
 
 
-def score_clip(job: tuple[Path, tuple[tuple[float, float], ...], str | None]) -> list[dict]:
-    path, settings, model = job
-    codec = SpeechCodec.load(model)
-    wav = prepared(path)
-    rows = []
-    for bitrate in BITRATES:
-        data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq")
-        for power, gain in settings:
-            # This worker process only: another profile power, and the mode table with another gain.
-            noise_filling.PROFILE_POWER = power
-            modes.MODES = tuple(dataclasses.replace(m, noise_gain=gain) if m.kbps == bitrate else m
-                                for m in modes.MODES)
-            out, _ = codec.decode(data)
-            rows.append({"clip": path.name, "bitrate": bitrate, "power": power, "gain": gain, **score(wav, out)})
-    return rows
+def decode_with(codec, data: bytes, bitrate: float, setting: tuple[float, float]):
+    """Decoded samples with noise-fill profile power and gain ``setting`` at ``bitrate``."""
+    power, gain = setting
+    # This worker process only: another profile power, and the mode table with another gain.
+    noise_filling.PROFILE_POWER = power
+    modes.MODES = tuple(dataclasses.replace(m, noise_gain=gain) if m.kbps == bitrate else m for m in modes.MODES)
+    return codec.decode(data)[0]
 
 
 def main() -> None:
@@ -59,11 +47,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = tuple(tuple(float(v) for v in pair.split(":")) for pair in args.settings.split(","))
     clips = dev_clips(args.dev, args.clips)
-    records = []
-    with ProcessPoolExecutor(args.workers) as pool:
-        jobs = [(c, settings, args.model) for c in clips]
-        for rows in tqdm(pool.map(score_clip, jobs), total=len(clips), unit="clip"):
-            records += rows
+    records = sweep_decoding(clips, settings, decode_with, model=args.model, workers=args.workers)
+    for r in records:
+        r["power"], r["gain"] = r.pop("setting")
     table = []
     for power, gain in settings:
         row = [f"{power:g}", f"{gain:g}"]

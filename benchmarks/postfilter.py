@@ -17,35 +17,23 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from codec import SpeechCodec
 from codec.corpus.dev_set import read_voices
-from codec.evaluation.procedure import prepared, score
 from codec.modes import BITRATES, mode
 
-from common import add_output_argument, dev_clips, markdown_table, write_json
+from common import add_output_argument, dev_clips, markdown_table, sweep_decoding, write_json
 
 OFF, SHIPPED = "off", "shipped"
 JUMP = 0.5                       # a PESQ-WB change this large is the alignment failing (docstring)
 
 
-def score_clip(job: tuple[Path, tuple[float, ...], str | None]) -> list[dict]:
-    path, strengths, model = job
-    codec = SpeechCodec.load(model)
-    wav = prepared(path)
-    rows = []
-    for bitrate in BITRATES:
-        data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq")
-        for setting in (OFF, SHIPPED, *strengths):
-            postfilter = {OFF: False, SHIPPED: True}.get(setting, setting)
-            out, _ = codec.decode(data, postfilter=postfilter)
-            rows.append({"clip": path.name, "bitrate": bitrate, "setting": str(setting), **score(wav, out)})
-    return rows
+def decode_with(codec, data: bytes, bitrate: float, setting: str):
+    """Decoded samples with the postfilter off, at the shipped strength, or at strength ``setting``."""
+    postfilter = {OFF: False, SHIPPED: True}[setting] if setting in (OFF, SHIPPED) else float(setting)
+    return codec.decode(data, postfilter=postfilter)[0]
 
 
 def voice_means(records: list[dict], voices: dict, setting: str, bitrate: float, field: str) -> dict[str, float]:
@@ -69,12 +57,8 @@ def main() -> None:
     strengths = tuple(float(s) for s in args.strengths.split(",") if s)
     clips = dev_clips(args.dev, args.clips)
     voices = read_voices(args.dev / "voices.csv")
-    records = []
-    with ProcessPoolExecutor(args.workers) as pool:
-        for rows in tqdm(pool.map(score_clip, [(c, strengths, args.model) for c in clips]), total=len(clips),
-                         unit="clip"):
-            records += rows
-    settings = [OFF, SHIPPED, *map(str, strengths)]
+    settings = (OFF, SHIPPED, *map(str, strengths))
+    records = sweep_decoding(clips, settings, decode_with, model=args.model, workers=args.workers)
     table = []
     for setting in settings:
         row = [setting]
