@@ -59,8 +59,9 @@ class Decoder:
                  postfilter: bool | float = True, lost: np.ndarray | None = None):
         self.header, self.envelope, self.model = header, envelope, model
         # True: the bitrate's strength; False: off; a number: that strength (SpeechCodec.decode).
-        strength = mode(header.bitrate).postfilter_strength if postfilter is True else float(postfilter)
-        self.postfilter = PitchPostfilter(strength) if strength else None
+        # (Strength 0, the off rates included, makes it the identity.)
+        self.postfilter = PitchPostfilter(mode(header.bitrate).postfilter_strength if postfilter is True
+                                          else float(postfilter))
         self.lost = lost                 # packets a simulated channel dropped (codec.channel), by index
         self.fields = side_info.field_sizes(envelope.codebook_sizes)
         self.concealment = Concealment()
@@ -134,10 +135,7 @@ class Decoder:
                                       self.model.expected_magnitude(level, None, offset=offset),
                                       noise_gain=mode(self.header.bitrate).noise_gain)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
-        samples = self.overlap_add(spectra)
-        if self.postfilter is not None:
-            samples = self.postfilter(samples)
-        return samples
+        return self.postfilter(self.overlap_add(spectra))
 
     def overlap_add(self, spectra: np.ndarray) -> np.ndarray:
         """Samples of ``framing.output_span`` of these frames; keeps the last half-window for the next chunk."""

@@ -36,6 +36,17 @@ def speaker_folder(root):
     return root
 
 
+def tone_snr(x: np.ndarray, y: np.ndarray) -> float:
+    """Waveform SNR (dB) of a decoded tone ``y`` against ``x``, away from the first and last 0.1 s."""
+    x, y = x[1600:-1600], y[1600:-1600]
+    return float(10 * np.log10(np.sum(x ** 2) / np.sum((x - y) ** 2)))
+
+
+def level_change(x: np.ndarray, y: np.ndarray) -> float:
+    """Decoded energy over the input's, dB."""
+    return float(10 * np.log10(np.sum(y ** 2) / np.sum(x ** 2)))
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

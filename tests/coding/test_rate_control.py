@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import level_change, tone_snr
 
 from codec import SpeechCodec
 from codec.modes import BITRATES
@@ -12,12 +13,6 @@ SECONDS = np.arange(2 * 16000) / 16000
 @pytest.fixture(scope="module")
 def codec():
     return SpeechCodec.load()
-
-
-def snr(x, y):
-    """Waveform SNR in dB away from the edges."""
-    x, y = x[1600:-1600], y[1600:-1600]
-    return 10 * np.log10(np.sum(x ** 2) / np.sum((x - y) ** 2))
 
 
 # Measured (python benchmarks/tones.py): sines 54-56 dB at every rate (0 dB before the rate loop refused gains at
@@ -38,6 +33,6 @@ def test_tones_keep_their_level_and_snr(codec, name):
     for bitrate in BITRATES:
         # Without the postfilter: this is about the rate loop (tests/test_postfilter.py checks tones with it).
         y, _ = codec.decode(codec.encode(x, 16000, bitrate=bitrate), postfilter=False)
-        level = 10 * np.log10(np.sum(y ** 2) / np.sum(x ** 2))
+        level = level_change(x, y)
         assert abs(level) < 1.0, f"{name} at {bitrate:g}: {level:.1f} dB level change"
-        assert snr(x, y) > floors[bitrate], f"{name} at {bitrate:g} kbit/s: {snr(x, y):.1f} dB"
+        assert tone_snr(x, y) > floors[bitrate], f"{name} at {bitrate:g} kbit/s: {tone_snr(x, y):.1f} dB"
