@@ -93,7 +93,8 @@ class Decoder:
         pf, frames = self.header.packet_frames, stop - start
         counts = bitstream.packet_frame_counts(frames, pf)
         m = len(self.envelope.codebook_sizes)
-        fields = np.zeros((frames, len(self.fields)), dtype=np.int64)
+        side_models = side_info.models(self.fields)
+        side = [np.zeros(frames, dtype=np.int64) for _ in side_models]
         good = np.zeros(frames, dtype=bool)
         decoders: list = [None] * len(counts)
         lost = corrupt = 0
@@ -105,24 +106,35 @@ class Decoder:
             words = bitstream.open_packet(packet, index, self.header.crc)
             try:
                 decoders[p] = constriction.stream.queue.RangeDecoder(words)
-                fields[rows] = side_info.decode_fields(decoders[p], n, self.fields)
+                for values, uniform in zip(side, side_models):
+                    values[rows] = decoders[p].decode(uniform, n)
                 good[rows] = True
             except (AssertionError, ValueError, TypeError, RuntimeError):   # TypeError: no words (CRC failed)
                 decoders[p], corrupt = None, corrupt + 1
+                for values in side:
+                    values[rows] = 0
+        fields = side_info.split(side, self.fields)
         codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
         lsf = self.envelope.decode(codes)
         shaping = spectrum.shaping(lpc.lsf_to_lpc(lsf))
         offset = self.model.context_offset(shaping.shape)   # serves the classes and the noise filling's shape
         classes = self.model.classes(level, None, offset=offset)
+        # One coding order for the chunk's packets (the encoder's), then each packet's runs.
+        coded = good & (gain != spectrum.SILENT)
+        packet_of_row = (np.arange(frames) // pf)[coded]
+        order = self.model.coding_order(classes[coded], packet_of_row, count=len(counts))
+        decoded = []
+        for p, decoder in enumerate(decoders):
+            try:
+                decoded.append(self.model.decode_runs(decoder, order.runs[p]) if decoder is not None else None)
+            except (AssertionError, ValueError, RuntimeError):
+                decoded.append(None)
+                good[p * pf:p * pf + counts[p]], corrupt = False, corrupt + 1
+        if any(d is None for d in decoded):   # a payload that failed to decode: its coded frames' integers are zeros
+            lengths = np.bincount(packet_of_row, minlength=len(counts)) * mdct.COEFFICIENTS
+            decoded = [np.full(k, self.model.max_symbol) if d is None else d for d, k in zip(decoded, lengths)]
         q = np.zeros((frames, mdct.COEFFICIENTS), dtype=np.int64)
-        for p, (decoder, n) in enumerate(zip(decoders, counts)):
-            if decoder is not None:
-                rows = np.arange(p * pf, p * pf + n)
-                rows = rows[gain[rows] != spectrum.SILENT]
-                try:
-                    q[rows] = self.model.decode(decoder, classes[rows])
-                except (AssertionError, ValueError, RuntimeError):
-                    good[p * pf:p * pf + n], corrupt = False, corrupt + 1
+        q[coded] = order.integers(decoded, (int(coded.sum()), mdct.COEFFICIENTS), self.model.max_symbol)
         if corrupt or lost:
             log.warning("%s concealed", ", ".join(f"{k} {what} packet(s)" for k, what in
                                                   ((corrupt, "corrupt"), (lost, "lost")) if k))

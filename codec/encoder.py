@@ -55,11 +55,24 @@ def encode_chunk(x: np.ndarray, start: int, stop: int, header: Header, envelope:
     budgets = rate_control.frame_budgets(stop - start, pf, header.bitrate, fields)
     code = rate_control.rate_loop(spectra, shaping, budgets, model)
     rate_control.spend_slack(code, spectra, shaping, budgets, np.arange(0, stop - start, pf), model)
+    # One coding order and one set of side-information symbols for the whole chunk (sorting packet by
+    # packet cost more than the range coding); a packet whose estimate was optimistic is re-coded alone.
+    sizes = bitstream.packet_sizes(stop - start, pf, header.bitrate)
+    coded = code.gain != spectrum.SILENT
+    order = model.coding_order(code.classes[coded], (np.arange(stop - start) // pf)[coded], count=len(sizes))
+    symbols = order.symbols(code.q[coded], model.max_symbol)
+    side = side_info.combine(np.column_stack([codes, code.gain, code.level, code.noise]), fields)
     packets = []
-    for p, size in enumerate(bitstream.packet_sizes(stop - start, pf, header.bitrate)):
+    for p, size in enumerate(sizes):
         rows = slice(p * pf, min(stop - start, (p + 1) * pf))
-        while len(words := _packet_words(codes[rows], code, rows, fields, model)) > bitstream.payload_words(size):
+        encoder = constriction.stream.queue.RangeEncoder()
+        for values, uniform in side:
+            encoder.encode(values[rows], uniform)
+        model.encode_runs(encoder, symbols, order.runs[p])
+        words = encoder.get_compressed()
+        while len(words) > bitstream.payload_words(size):
             rate_control.recode_coarser(code, rows, spectra, shaping, model)
+            words = _packet_words(codes[rows], code, rows, fields, model)
         packets.append(bitstream.seal_packet(words, size, start // pf + p, header.crc))
     return b"".join(packets)
 

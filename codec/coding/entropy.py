@@ -16,6 +16,8 @@ coded in one vectorized constriction call.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import constriction
 import numpy as np
 
@@ -45,6 +47,28 @@ def laplace_tables(rounding: float = 0.5, classes: int = CLASSES, max_symbol: in
 def normalize(table: np.ndarray) -> np.ndarray:
     table = np.maximum(table, MIN_PROBABILITY)
     return table / table.sum(-1, keepdims=True)
+
+
+@dataclass
+class CodingOrder:
+    """Where each packet's symbols sit in coding order (``SpectrumModel.coding_order``).
+
+    ``order`` permutes the flattened (frames, N) symbols of a chunk into coding
+    order; ``runs[p]`` lists packet p's (class, start, stop) slices of it.
+    """
+
+    order: np.ndarray
+    runs: list[list[tuple[int, int, int]]]
+
+    def symbols(self, q: np.ndarray, max_symbol: int) -> np.ndarray:
+        """Integers (frames, N) -> alphabet indices in coding order, int32."""
+        return (q.ravel()[self.order] + max_symbol).astype(np.int32)
+
+    def integers(self, decoded: list[np.ndarray], shape: tuple[int, ...], max_symbol: int) -> np.ndarray:
+        """The inverse of :meth:`symbols`: every packet's decoded alphabet indices -> integers ``shape``."""
+        flat = np.empty(len(self.order), dtype=np.int64)
+        flat[self.order] = np.concatenate(decoded) if decoded else np.zeros(0, dtype=np.int64)
+        return (flat - max_symbol).reshape(shape)
 
 
 class SpectrumModel:
@@ -122,29 +146,69 @@ class SpectrumModel:
             self._models[c] = constriction.stream.model.Categorical(self.probabilities[c], perfect=False)
         return self._models[c]
 
-    def _class_runs(self, classes: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-        """The coding order both ends derive from the classes alone: symbols sorted by class (stable),
-        and (class, start, stop) of each class's run in that order, classes ascending."""
-        order = np.argsort(classes, kind="stable")
-        ordered = classes[order]
-        cuts = (np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist()
-        starts, stops = [0, *cuts], [*cuts, len(ordered)]
-        return order, [(int(ordered[a]), a, b) for a, b in zip(starts, stops) if b > a]
+    def coding_order(self, classes: np.ndarray, packets: np.ndarray | None = None, *,
+                     count: int | None = None) -> CodingOrder:
+        """The order both ends code symbols in, derived from the classes alone.
 
-    def encode(self, encoder, classes: np.ndarray, q: np.ndarray) -> None:
-        """Append integers ``q`` (any shape) coded under their ``classes`` to ``encoder``."""
-        order, runs = self._class_runs(classes.ravel())
-        symbols = (q.ravel()[order] + self.max_symbol).astype(np.int32)
+        Parameters
+        ----------
+        classes : ndarray, shape (frames, N), int
+            Context class of every symbol.
+        packets : ndarray, shape (frames,), int, optional
+            Packet index of each frame, non-decreasing (default: all in packet 0).
+        count : int, optional
+            Packets (default: the last frame's packet + 1); packets without frames get no runs.
+
+        Returns
+        -------
+        CodingOrder
+            A packet's symbols are coded sorted by class (stable: frame by frame,
+            bin by bin within a class), one constriction call per class. One sort
+            serves every packet of a chunk: sorting each packet alone cost the
+            decoder more than its range decoding.
+        """
+        classes = np.asarray(classes)
+        frames, width = classes.shape[0], len(self.probabilities)
+        packets = np.zeros(frames, dtype=np.int64) if packets is None else np.asarray(packets, dtype=np.int64)
+        count = (int(packets[-1]) + 1 if frames else 0) if count is None else count
+        # Small keys sort by radix (stable) in linear time.
+        dtype = np.uint16 if count * width <= 1 << 16 else np.int64
+        key = (packets[:, None] * width + classes).astype(dtype).ravel()
+        order = np.argsort(key, kind="stable")
+        runs: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
+        if not len(key):
+            return CodingOrder(order, runs)
+        ordered = key[order]
+        cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        starts, stops = np.concatenate([[0], cuts]), np.concatenate([cuts, [len(ordered)]])
+        heads = ordered[starts].astype(np.int64)
+        for packet, c, a, b in zip((heads // width).tolist(), (heads % width).tolist(), starts.tolist(),
+                                   stops.tolist()):
+            runs[packet].append((c, a, b))
+        return CodingOrder(order, runs)
+
+    def encode_runs(self, encoder, symbols: np.ndarray, runs: list[tuple[int, int, int]]) -> None:
+        """Append one packet's ``runs`` (``CodingOrder.runs``) of ``symbols`` (``CodingOrder.symbols``)."""
         for c, a, b in runs:
             encoder.encode(symbols[a:b], self._model(c))
 
+    def decode_runs(self, decoder, runs: list[tuple[int, int, int]]) -> np.ndarray:
+        """One packet's symbols in coding order: the inverse of :meth:`encode_runs`."""
+        return np.concatenate([decoder.decode(self._model(c), b - a) for c, a, b in runs]) if runs else \
+            np.zeros(0, dtype=np.int32)
+
+    def encode(self, encoder, classes: np.ndarray, q: np.ndarray) -> None:
+        """Append integers ``q`` (frames, N) coded under their ``classes`` to ``encoder``, as one packet."""
+        order = self.coding_order(classes)
+        symbols = order.symbols(q, self.max_symbol)
+        for runs in order.runs:
+            self.encode_runs(encoder, symbols, runs)
+
     def decode(self, decoder, classes: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`encode`: integers with the shape of ``classes``."""
-        order, runs = self._class_runs(classes.ravel())
-        symbols = np.empty(classes.size, dtype=np.int64)
-        if runs:
-            symbols[order] = np.concatenate([decoder.decode(self._model(c), b - a) for c, a, b in runs])
-        return (symbols - self.max_symbol).reshape(classes.shape)
+        order = self.coding_order(classes)
+        return order.integers([self.decode_runs(decoder, runs) for runs in order.runs], classes.shape,
+                              self.max_symbol)
 
     # ------------------------------------------------------------ model file
 

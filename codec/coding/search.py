@@ -109,8 +109,8 @@ def beam_search(x: np.ndarray, entries: np.ndarray, beam: int, *, ordered: bool,
         else:
             # Codebooks a beam has used are out of reach: their distances become infinite.
             dist = flat_sq - 2.0 * (weighted @ flat.T) + error[..., None]
-            used = np.repeat(chosen >= 0, k_size, axis=-1)              # (N, B, M K)
-            dist = np.where(used, np.inf, dist)
+            used = np.where(chosen >= 0, np.inf, 0.0)[..., None]        # (N, B, M, 1)
+            dist = (dist.reshape(n, n_beams, m_books, k_size) + used).reshape(n, n_beams, -1)
             width = m_books * k_size
         dist = dist.reshape(n, -1)
         # A tuple of step + 1 codewords has at most step + 1 parents, so this many candidates

@@ -54,23 +54,41 @@ def side_bits(sizes: tuple[int, ...]) -> float:
     return float(np.log2(sizes).sum())
 
 
-def encode_fields(encoder, columns: np.ndarray, sizes: tuple[int, ...]) -> None:
-    """Append ``columns`` (n, F): F fields per frame with alphabet sizes ``sizes``."""
+def combine(columns: np.ndarray, sizes: tuple[int, ...]) -> list[tuple[np.ndarray, object]]:
+    """Fields (n, F) with alphabet sizes ``sizes`` -> per coder call, the mixed-radix symbols (n,) int32
+    and their uniform model. A frame's side information is its row of each."""
     columns = np.asarray(columns, dtype=np.int64)
+    out = []
     for group in _field_groups(sizes):
         combined, stride = np.zeros(len(columns), dtype=np.int64), 1
         for f in group:
             combined += columns[:, f] * stride
             stride *= sizes[f]
-        encoder.encode(combined.astype(np.int32), _uniform(stride))
+        out.append((combined.astype(np.int32), _uniform(stride)))
+    return out
+
+
+def models(sizes: tuple[int, ...]) -> list:
+    """The uniform model of each coder call, in order (what :func:`combine` pairs with its symbols)."""
+    return [_uniform(int(np.prod([sizes[f] for f in group]))) for group in _field_groups(sizes)]
+
+
+def split(symbols: list[np.ndarray], sizes: tuple[int, ...]) -> np.ndarray:
+    """The inverse of :func:`combine`: each call's symbols (n,) -> fields (n, F), int64."""
+    out = np.zeros((len(symbols[0]), len(sizes)), dtype=np.int64)
+    for group, combined in zip(_field_groups(sizes), symbols):
+        combined = np.asarray(combined, dtype=np.int64)
+        for f in group:
+            combined, out[:, f] = np.divmod(combined, sizes[f])
+    return out
+
+
+def encode_fields(encoder, columns: np.ndarray, sizes: tuple[int, ...]) -> None:
+    """Append ``columns`` (n, F): F fields per frame with alphabet sizes ``sizes``."""
+    for symbols, model in combine(columns, sizes):
+        encoder.encode(symbols, model)
 
 
 def decode_fields(decoder, count: int, sizes: tuple[int, ...]) -> np.ndarray:
     """The inverse of :func:`encode_fields`: (count, F)."""
-    out = np.zeros((count, len(sizes)), dtype=np.int64)
-    for group in _field_groups(sizes):
-        stride = int(np.prod([sizes[f] for f in group]))
-        combined = decoder.decode(_uniform(stride), count).astype(np.int64)
-        for f in group:
-            combined, out[:, f] = np.divmod(combined, sizes[f])
-    return out
+    return split([decoder.decode(model, count) for model in models(sizes)], sizes)

@@ -74,9 +74,14 @@ def imdct(coefficients: np.ndarray) -> np.ndarray:
     The transpose of :func:`mdct`: u = DCT-IV(X) unfolds to (u2, -u2_r, -u1_r, -u1).
     """
     n = coefficients.shape[-1]
-    u1, u2 = np.split(dct4(coefficients), 2, axis=-1)
-    unfolded = np.concatenate([u2, -u2[..., ::-1], -u1[..., ::-1], -u1], axis=-1)
-    return (2.0 / n) * unfolded * sine_window(2 * n)
+    u1, u2 = np.split((2.0 / n) * dct4(coefficients), 2, axis=-1)
+    window = sine_window(2 * n)
+    out = np.empty((*coefficients.shape[:-1], 2 * n))
+    # Each quarter written in place, windowed: no concatenated copy.
+    for quarter, piece in enumerate((u2, -u2[..., ::-1], -u1[..., ::-1], -u1)):
+        part = slice(quarter * n // 2, (quarter + 1) * n // 2)
+        np.multiply(piece, window[part], out=out[..., part])
+    return out
 
 
 def analyze(wav: np.ndarray) -> np.ndarray:
