@@ -34,10 +34,10 @@ class Mode:
 
 
 MODES = (
-    Mode(8.0, noise_gain=0.4, postfilter_strength=0.3),
-    Mode(9.6, noise_gain=0.4, postfilter_strength=0.25),
-    Mode(13.2, noise_gain=0.4, postfilter_strength=0.2),
-    Mode(16.4, noise_gain=0.4, postfilter_strength=0.15),
+    Mode(8.0, noise_gain=0.4, postfilter_strength=0.2),
+    Mode(9.6, noise_gain=0.4, postfilter_strength=0.2),
+    Mode(13.2, noise_gain=0.4, postfilter_strength=0.1),
+    Mode(16.4, noise_gain=0.4, postfilter_strength=0.1),
     Mode(24.4, noise_gain=0.3, postfilter_strength=0.0),
     Mode(32.0, noise_gain=0.3, postfilter_strength=0.0),
 )

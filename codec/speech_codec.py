@@ -63,7 +63,8 @@ class SpeechCodec:
 
     # ------------------------------------------------------------------ encoder
 
-    def encode(self, wav: np.ndarray, sample_rate: int, *, bitrate: float = 13.2, quantizer: str = "avq") -> bytes:
+    def encode(self, wav: np.ndarray, sample_rate: int, *, bitrate: float = 13.2, quantizer: str = "avq",
+               packet_frames: int = bitstream.DEFAULT_PACKET_FRAMES) -> bytes:
         """Encode audio to a .vqc stream.
 
         Parameters
@@ -76,15 +77,20 @@ class SpeechCodec:
             kbit/s, one of 8, 9.6, 13.2, 16.4, 24.4, 32.
         quantizer : str
             Envelope quantizer: rvq, avq, pvq or scq.
+        packet_frames : int
+            20 ms frames per packet, 1 to 255 (``codec.coding.bitstream.DEFAULT_PACKET_FRAMES``: 1 s).
+            Longer packets code better; a lost or corrupt packet costs that much audio.
         """
         _check_rate(sample_rate)
         original = as_float_mono(wav)
         x = resample(original, int(sample_rate), SAMPLE_RATE)
         return b"".join(self.encode_stream([x], sample_rate=int(sample_rate), length=len(original),
-                                           coded_length=len(x), bitrate=bitrate, quantizer=quantizer))
+                                           coded_length=len(x), bitrate=bitrate, quantizer=quantizer,
+                                           packet_frames=packet_frames))
 
     def encode_stream(self, blocks: Iterable[np.ndarray], *, sample_rate: int, length: int, coded_length: int,
-                      bitrate: float = 13.2, quantizer: str = "avq") -> Iterator[bytes]:
+                      bitrate: float = 13.2, quantizer: str = "avq",
+                      packet_frames: int = bitstream.DEFAULT_PACKET_FRAMES) -> Iterator[bytes]:
         """Encode 16 kHz audio arriving in blocks: yields the header, then the packets chunk by chunk.
 
         Parameters
@@ -96,14 +102,21 @@ class SpeechCodec:
             The original rate and length, for the header.
         coded_length : int
             Samples at 16 kHz.
+        bitrate, quantizer, packet_frames
+            As in :meth:`encode`.
 
-        Memory stays bounded by one chunk (20 s) plus the largest block, and the bytes do not
+        Memory stays bounded by one chunk (60 s) plus the largest block, and the bytes do not
         depend on how the audio was cut into blocks.
         """
         envelope = self.quantizer(quantizer)
         mode_index(bitrate)
         _check_rate(sample_rate)
-        header = Header(quantizer, float(bitrate), envelope.packet_frames, self.model_id, int(sample_rate),
+        if isinstance(packet_frames, bool) or not isinstance(packet_frames, (int, np.integer)) \
+                or not 1 <= packet_frames <= bitstream.MAX_PACKET_FRAMES:
+            raise ValueError(f"packet_frames must be an integer from 1 to {bitstream.MAX_PACKET_FRAMES}, "
+                             f"got {packet_frames!r}")
+        envelope = envelope.with_packet_frames(int(packet_frames))
+        header = Header(quantizer, float(bitrate), int(packet_frames), self.model_id, int(sample_rate),
                         int(length), int(coded_length))
         return encoder.encode_stream(blocks, header, envelope, self.spectrum)
 
@@ -153,9 +166,7 @@ class SpeechCodec:
         """
         header = self.read_header(data)
         envelope = self.quantizer(header.quantizer)
-        if envelope.packet_frames != header.packet_frames:
-            raise BitstreamError(f"stream has {header.packet_frames}-frame packets; the model's "
-                                 f"{header.quantizer} uses {envelope.packet_frames}")
+        envelope = envelope.with_packet_frames(header.packet_frames)
         payload = memoryview(data)[bitstream.HEADER_BYTES:]
         layout = bitstream.packet_layout(header, len(payload))
         length, target_length = header.coded_length, header.length

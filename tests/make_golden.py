@@ -20,15 +20,15 @@ import soundfile as sf
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "data" / "golden"
-# name: (source clip, first sample, last sample, kbit/s, quantizer, corrupted byte or None)
+# name: (source clip, first sample, last sample, kbit/s, quantizer, frames per packet, corrupted packet or None)
 STREAMS = {
-    "arctic_avq_8": ("arctic_a0007.wav", 0, 32000, 8.0, "avq", None),
-    "arctic_rvq_13.2": ("arctic_a0007.wav", 8000, 40000, 13.2, "rvq", None),
-    "arctic_pvq_24.4": ("arctic_a0007.wav", 16000, 48000, 24.4, "pvq", None),
-    "librivox_scq_32": ("sense_and_sensibility_01_austen_64kb-0870.wav", 0, 32000, 32.0, "scq", None),
-    "librivox_avq_9.6": ("sense_and_sensibility_01_austen_64kb-0890.wav", 0, 32000, 9.6, "avq", None),
-    # Packet 3 of this stream has one byte flipped: its checksum fails and it is concealed.
-    "librivox_avq_16.4_corrupt": ("sense_and_sensibility_01_austen_64kb-0890.wav", 0, 32000, 16.4, "avq", 3),
+    "arctic_avq_8": ("arctic_a0007.wav", 0, 32000, 8.0, "avq", 50, None),
+    "arctic_rvq_13.2": ("arctic_a0007.wav", 8000, 40000, 13.2, "rvq", 50, None),
+    "arctic_pvq_24.4": ("arctic_a0007.wav", 16000, 48000, 24.4, "pvq", 50, None),
+    "librivox_scq_32": ("sense_and_sensibility_01_austen_64kb-0870.wav", 0, 32000, 32.0, "scq", 50, None),
+    "librivox_avq_9.6": ("sense_and_sensibility_01_austen_64kb-0890.wav", 0, 32000, 9.6, "avq", 4, None),
+    # 80 ms packets; packet 3 has one byte flipped: its checksum fails and it is concealed.
+    "librivox_avq_16.4_corrupt": ("sense_and_sensibility_01_austen_64kb-0890.wav", 0, 32000, 16.4, "avq", 4, 3),
 }
 
 
@@ -38,11 +38,11 @@ def source(clip: str, start: int, stop: int) -> np.ndarray:
     return wav[start:stop]
 
 
-def corrupt(data: bytes, packet: int, bitrate: float) -> bytes:
+def corrupt(data: bytes, packet: int, bitrate: float, packet_frames: int) -> bytes:
     """``data`` with one byte in the middle of packet ``packet`` inverted."""
     from codec.coding.bitstream import HEADER_BYTES, frame_bytes
 
-    size = 4 * frame_bytes(bitrate)
+    size = packet_frames * frame_bytes(bitrate)
     out = bytearray(data)
     out[HEADER_BYTES + packet * size + size // 2] ^= 0xFF
     return bytes(out)
@@ -62,14 +62,16 @@ def main() -> None:
         raise SystemExit(f"{GOLDEN / 'expected.json'} exists; pass --force to regenerate the golden streams")
     codec = SpeechCodec.load()
     expected = {"model_id": codec.model_id, "streams": {}}
-    for name, (clip, start, stop, bitrate, quantizer, broken) in STREAMS.items():
-        data = codec.encode(source(clip, start, stop), 16000, bitrate=bitrate, quantizer=quantizer)
+    for name, (clip, start, stop, bitrate, quantizer, packet_frames, broken) in STREAMS.items():
+        data = codec.encode(source(clip, start, stop), 16000, bitrate=bitrate, quantizer=quantizer,
+                            packet_frames=packet_frames)
         if broken is not None:
-            data = corrupt(data, broken, bitrate)
+            data = corrupt(data, broken, bitrate, packet_frames)
         (GOLDEN / f"{name}.vqc").write_bytes(data)
         decoded, _ = codec.decode(data)
         expected["streams"][name] = {"clip": clip, "start": start, "stop": stop, "bitrate": bitrate,
-                                     "quantizer": quantizer, "corrupt_packet": broken,
+                                     "quantizer": quantizer, "packet_frames": packet_frames,
+                                     "corrupt_packet": broken,
                                      "stream_sha256": hashlib.sha256(data).hexdigest(),
                                      "decoded_sha256": digest(decoded)}
     (GOLDEN / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")

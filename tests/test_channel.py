@@ -27,7 +27,7 @@ def test_concealment_degrades_gracefully():
     codec = SpeechCodec.load()
     wav = np.concatenate([np.zeros(8000), metrics.normalize_level(sf.read(DATA / "arctic_a0007.wav")[0]),
                           np.zeros(8000)])
-    data = codec.encode(wav, 16000, bitrate=13.2)
+    data = codec.encode(wav, 16000, bitrate=13.2, packet_frames=4)   # 80 ms packets, as a live link would use
     scores = []
     for rate in (0.0, 0.1, 0.3):
         lossy, lost = drop_packets(data, rate, seed=5)

@@ -27,7 +27,8 @@ def codec():
 
 @pytest.fixture(scope="module")
 def streams(codec, speech):
-    return {b: codec.encode(speech[:24000], 16000, bitrate=b, quantizer="rvq") for b in (8.0, 32.0)}
+    # 4-frame packets: enough of them in 1.5 s to damage one in the middle.
+    return {b: codec.encode(speech[:24000], 16000, bitrate=b, quantizer="rvq", packet_frames=4) for b in (8.0, 32.0)}
 
 
 def check_decode(codec, data: bytes, *, original_rate: bool = False) -> None:

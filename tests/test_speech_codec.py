@@ -91,7 +91,7 @@ def test_encoding_is_deterministic_and_chunking_changes_nothing(codec, speech, m
 
 
 def test_corrupt_packet_is_concealed_not_fatal(codec, speech, caplog):
-    data = bytearray(codec.encode(speech, 16000, bitrate=13.2))
+    data = bytearray(codec.encode(speech, 16000, bitrate=13.2, packet_frames=4))
     clean = codec.decode(bytes(data))[0]
     packet = 4 * bitstream.frame_bytes(13.2)
     hit = bitstream.HEADER_BYTES + 20 * packet + 17             # inside packet 20: frames 80-83

@@ -19,6 +19,9 @@ from .common import CommandError, load_codec, worker_init
 
 log = logging.getLogger("vqcodec")
 LONG_FILE_SECONDS = 60.0       # a single input longer than this gets a progress bar
+# codec.coding.bitstream.DEFAULT_PACKET_FRAMES, written out so --help imports no numpy
+# (tests/cli/test_cli.py checks they agree).
+PACKET_FRAMES = 50
 
 
 def _run_files(args: argparse.Namespace, suffixes: tuple[str, ...], new_suffix: str, job) -> list:
@@ -140,8 +143,8 @@ def _encode_job(codec, src, dst, args):
             seconds, rate = info.duration, info.samplerate
         except (sf.LibsndfileError, RuntimeError):
             pass   # encode_file gives the one-line error
-    size = encode_file(src, dst, bitrate=args.bitrate, quantizer=args.quantizer, codec=codec, force=args.force,
-                       progress=_progress(src, args, seconds, rate))
+    size = encode_file(src, dst, bitrate=args.bitrate, quantizer=args.quantizer, packet_frames=args.packet_frames,
+                       codec=codec, force=args.force, progress=_progress(src, args, seconds, rate))
     return size, seconds or 0.0
 
 
@@ -169,6 +172,7 @@ def _decode_job(codec, src, dst, args):
 
 
 def _cmd_encode(args: argparse.Namespace) -> None:
+    from ..coding.bitstream import MAX_PACKET_FRAMES
     from ..io.audio import AUDIO_SUFFIXES
     from ..io.files import STDIO, STREAM_SUFFIX
     from ..modes import BITRATES
@@ -176,6 +180,8 @@ def _cmd_encode(args: argparse.Namespace) -> None:
     if args.bitrate not in BITRATES:
         raise CommandError(f"bitrate {args.bitrate:g} not supported; choose from "
                            f"{', '.join(f'{b:g}' for b in BITRATES)}")
+    if not 1 <= args.packet_frames <= MAX_PACKET_FRAMES:
+        raise CommandError(f"--packet-frames must be 1 to {MAX_PACKET_FRAMES}, got {args.packet_frames}")
     results = _run_files(args, AUDIO_SUFFIXES, STREAM_SUFFIX, _encode_job)
     if len(results) == 1 and not args.quiet and args.dst != STDIO:
         print(f"{args.dst}: {results[0][1][0]:,} bytes", file=sys.stderr)
@@ -247,6 +253,10 @@ def add_parsers(sub) -> None:
                    help="kbit/s: 8, 9.6, 13.2, 16.4, 24.4 or 32 (default: 13.2)")
     p.add_argument("--quantizer", default="avq", choices=("rvq", "avq", "pvq", "scq"),
                    help="envelope quantizer (default: avq, the best measured)")
+    p.add_argument("--packet-frames", type=int, default=PACKET_FRAMES, metavar="N",
+                   help=f"20 ms frames per packet, 1-255 (default: {PACKET_FRAMES}, one second). Within a packet bits go where "
+                        "they are needed; a lost or corrupt packet costs that much audio, and a packet is sent "
+                        "only when complete: use 1-4 for live or lossy links")
     _add_file_options(p)
     p.set_defaults(func=_cmd_encode)
 

@@ -102,6 +102,16 @@ class Header:
         return num_frames(self.coded_length)
 
 
+# Frames per packet unless the encoder is told otherwise (the header carries it, 1 ... 255). A packet is
+# one range-coded stream, so within it bits go to the frames that need them, and the envelope is
+# predicted from frame to frame. On 18 development clips, 50 frames (1 s) against 4 (80 ms): PESQ-WB
+# +0.22 / +0.23 / +0.18 / +0.10 / +0.09 / +0.04 at 8 ... 32 kbit/s, envelope SD 2.41 -> 2.25 dB;
+# 100 frames gained 0.01-0.03 more. The price: a lost or corrupt packet costs 1 s of audio, and a
+# packet must be complete before it is sent (latency), so live use wants short packets.
+DEFAULT_PACKET_FRAMES = 50
+MAX_PACKET_FRAMES = 255
+
+
 def packet_frame_counts(frames: int, packet_frames: int) -> list[int]:
     """Frames in each packet of a stream of ``frames`` frames (the last may be short)."""
     full, rest = divmod(frames, packet_frames)

@@ -80,8 +80,9 @@ class EnvelopeCoder:
     Parameters
     ----------
     stages : list of Stage
-        The memoryless quantizer, then (when ``packet_frames`` > 1) the one for
-        prediction residuals; same number of codebooks.
+        The memoryless quantizer, then (optionally) the one for prediction
+        residuals, with the same number of codebooks; without it every frame is
+        coded alone.
     mean, rho : ndarray, shape (16,)
         Mean LSF vector and per-LSF prediction coefficients (float32).
     packet_frames : int
@@ -92,8 +93,8 @@ class EnvelopeCoder:
 
     def __init__(self, stages: list[Stage], mean: np.ndarray, rho: np.ndarray, *, packet_frames: int = 1,
                  weighted: bool = True):
-        if packet_frames > 1 and (len(stages) < 2 or len(stages[1].books) != len(stages[0].books)):
-            raise ValueError("packets of more than one frame need a predictive quantizer of the same shape")
+        if len(stages) > 1 and len(stages[1].books) != len(stages[0].books):
+            raise ValueError("the predictive quantizer must have the memoryless one's shape")
         self.stages = stages
         self.mean = np.asarray(mean, dtype=np.float32)
         self.rho = np.asarray(rho, dtype=np.float32)
@@ -104,13 +105,22 @@ class EnvelopeCoder:
     def codebook_sizes(self) -> list[int]:
         return self.stages[0].codebook_sizes
 
+    def with_packet_frames(self, packet_frames: int) -> EnvelopeCoder:
+        """The same quantizer with prediction restarting every ``packet_frames`` frames (a stream's packets)."""
+        return EnvelopeCoder(self.stages, self.mean, self.rho, packet_frames=packet_frames, weighted=self.weighted)
+
+    @property
+    def predictive(self) -> bool:
+        """Whether frames after a packet's first are predicted (a memoryless coder codes each alone)."""
+        return len(self.stages) > 1
+
     def stage(self, t: int) -> Stage:
         """The quantizer for frame ``t`` of a packet."""
-        return self.stages[0] if t == 0 else self.stages[1]
+        return self.stages[1] if t > 0 and self.predictive else self.stages[0]
 
     def prediction(self, t: int, previous: np.ndarray | None) -> np.ndarray | float:
         """Prediction of frame ``t`` of a packet from the previous decoded, mean-removed frame."""
-        return 0.0 if t == 0 else self.rho * previous
+        return self.rho * previous if t > 0 and self.predictive else 0.0
 
     def reconstruct(self, decoded_residual: np.ndarray, prediction: np.ndarray | float) -> np.ndarray:
         """``closed_loop_step`` with this coder's mean."""
@@ -172,7 +182,9 @@ class EnvelopeCoder:
                 if abs(bits - config["bits"]) > 1e-9:
                     raise ValueError(f"{prefix} codebooks make {bits:g} bits, not the {config['bits']} declared")
                 stages.append(Stage(method, books, beam))
-        if not stages:
-            raise ValueError("no codebooks in this model entry")
+        if "quantizer.codebooks.0.entries" not in state:
+            raise ValueError("no memoryless codebooks in this model entry")
+        if int(config["packet_frames"]) > 1 and len(stages) < 2:
+            raise ValueError("this model entry was trained with prediction but has no predictive codebooks")
         return cls(stages, state["mean"], state["rho"], packet_frames=int(config["packet_frames"]),
                    weighted=bool(config["weighted"]))

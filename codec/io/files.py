@@ -77,10 +77,11 @@ def _check_paths(src: str, dst: str, force: bool) -> None:
 
 
 def encode_file(src: str | Path, dst: str | Path, *, bitrate: float = 13.2, quantizer: str = "avq",
-                codec: SpeechCodec | None = None, force: bool = False,
-                progress: Callable[[int], None] | None = None) -> int:
+                packet_frames: int = bitstream.DEFAULT_PACKET_FRAMES, codec: SpeechCodec | None = None,
+                force: bool = False, progress: Callable[[int], None] | None = None) -> int:
     """Encode an audio file (anything soundfile reads; ``"-"``: standard input) to a .vqc file
-    (``"-"``: standard output); returns the stream's size in bytes.
+    (``"-"``: standard output); returns the stream's size in bytes. ``bitrate``, ``quantizer``
+    and ``packet_frames`` as in ``SpeechCodec.encode``.
 
     ``progress`` is called with the number of input samples read so far.
     """
@@ -94,7 +95,7 @@ def encode_file(src: str | Path, dst: str | Path, *, bitrate: float = 13.2, quan
     coded_length = round(info.frames * SAMPLE_RATE / info.sample_rate)
     parts = codec.encode_stream(fit_blocks(resample_blocks(blocks, info.sample_rate, SAMPLE_RATE), coded_length),
                                 sample_rate=info.sample_rate, length=info.frames, coded_length=coded_length,
-                                bitrate=bitrate, quantizer=quantizer)
+                                bitrate=bitrate, quantizer=quantizer, packet_frames=packet_frames)
     size = 0
     with _binary_output(dst) as out:
         for part in parts:

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..coding import rate_control, side_info, spectrum as spectrum_coding
+from ..coding.bitstream import DEFAULT_PACKET_FRAMES
 from ..coding.entropy import CLASSES, MAX_SYMBOL, SpectrumModel, laplace_tables
 from ..coding.envelope import EnvelopeCoder
 from ..dsp.framing import num_frames
@@ -95,6 +96,7 @@ def fit_spectrum_model(files: list[Path], envelope: EnvelopeCoder, *, rounds: in
     coded integers (int16) and levels: the context's least squares is summed
     bitrate by bitrate.
     """
+    envelope = envelope.with_packet_frames(DEFAULT_PACKET_FRAMES)   # code the corpus as the encoder does
     spectra, shaping, counts = corpus_frames(files, envelope, progress=progress)
     model = SpectrumModel.initial()
     width = 2 * MAX_SYMBOL + 1
@@ -106,7 +108,7 @@ def fit_spectrum_model(files: list[Path], envelope: EnvelopeCoder, *, rounds: in
         total_bits, frames = 0.0, 0
         for bitrate in BITRATES:
             budgets = _budgets(counts, envelope.packet_frames, bitrate, envelope)
-            code = rate_control.rate_loop(spectra, shaping, budgets, model)
+            code = rate_control.rate_loop(spectra, shaping, budgets, starts, model)
             rate_control.spend_slack(code, spectra, shaping, budgets, starts, model)   # code as the encoder does
             coded = code.gain != spectrum_coding.SILENT
             y = spectra[coded] * shaping.weights[coded] / spectrum_coding.gain_value(code.gain[coded])[:, None]

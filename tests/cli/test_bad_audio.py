@@ -93,8 +93,10 @@ def test_a_disk_error_mid_file_surfaces_as_itself_and_leaves_no_output(tmp_path,
     the memory-mapped input) and no partial output is left."""
     import builtins
 
+    from codec import encoder
     from codec.io import files
 
+    monkeypatch.setattr(encoder, "CHUNK_FRAMES", 1000)                              # 20 s chunks
     sf.write(tmp_path / "long.wav", np.tile(_speech(), 12)[: 16000 * 45], 16000)  # three 20 s blocks
     files.encode_file(tmp_path / "long.wav", tmp_path / "long.vqc", bitrate=8)
     before = sorted(p.name for p in tmp_path.iterdir())

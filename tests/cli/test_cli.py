@@ -99,6 +99,13 @@ def test_version():
                                               f"model file format {MODEL_FORMAT})")
 
 
+def test_the_command_lines_packet_length_default_is_the_codecs():
+    from codec.cli.coding import PACKET_FRAMES
+    from codec.coding.bitstream import DEFAULT_PACKET_FRAMES
+
+    assert PACKET_FRAMES == DEFAULT_PACKET_FRAMES
+
+
 def test_pipes_round_trip_through_stdin_and_stdout(tmp_path):
     import io
 

@@ -29,7 +29,8 @@ def test_rate_loop_fits_each_budget_and_finer_budgets_code_better(speech):
     model = SpectrumModel.initial()
     errors = []
     for budget in (150, 400):
-        code = rate_control.rate_loop(spectra, shaping, np.full(len(spectra), budget), model)
+        # One-frame packets: every frame alone must fit its budget.
+        code = rate_control.rate_loop(spectra, shaping, np.full(len(spectra), budget), np.arange(len(spectra)), model)
         coded = code.gain != spectrum.SILENT
         assert (model.bits(code.classes, code.q)[coded] <= budget).all()
         decoded = spectrum.dequantize(code.q, code.gain, code.noise * 0, shaping.weights, np.arange(len(spectra)),
@@ -38,10 +39,24 @@ def test_rate_loop_fits_each_budget_and_finer_budgets_code_better(speech):
     assert errors[1] < errors[0] / 4
 
 
+def test_a_packets_bits_follow_its_frames_levels(speech):
+    spectra, shaping = _frames(speech)
+    voiced = np.argsort((spectra ** 2).sum(-1))[-5:]            # the five loudest frames ...
+    packet = np.concatenate([spectra[voiced], 0.1 * spectra[voiced]])   # ... and the same 20 dB quieter
+    weights = spectrum.Shaping(np.tile(shaping.weights[voiced], (2, 1)), np.tile(shaping.shape[voiced], (2, 1)))
+    model = SpectrumModel.initial()
+    budgets = np.full(10, 200.0)
+    code = rate_control.rate_loop(packet, weights, budgets, np.array([0]), model)
+    # The packet fits as a whole, and each quiet copy's gain is LEVEL_TRACKING x 20 dB finer (1.5 dB steps):
+    # 0.8 x 13.3 = 10.6 steps, rounded per frame to 10 or 11.
+    assert model.bits(code.classes, code.q).sum() <= budgets.sum()
+    assert np.isin(code.gain[:5] - code.gain[5:], [10, 11]).all()
+
+
 def test_silent_frames_code_nothing():
     spectra = np.random.default_rng(0).normal(size=(3, 320))
     shaping = spectrum.shaping(np.tile(np.eye(1, 17), (3, 1)))
-    code = rate_control.rate_loop(spectra, shaping, np.full(3, -1.0), SpectrumModel.initial())
+    code = rate_control.rate_loop(spectra, shaping, np.full(3, -1.0), np.array([0]), SpectrumModel.initial())
     assert (code.gain == spectrum.SILENT).all() and not code.q.any()
     assert not spectrum.dequantize(code.q, code.gain, code.noise, shaping.weights, np.arange(3), np.ones((3, 320))).any()
 
@@ -87,7 +102,7 @@ def test_spending_slack_keeps_each_packet_within_budget_and_codes_finer(speech):
     spectra, shaping = _frames(speech)
     model = SpectrumModel.initial()
     budgets = np.full(len(spectra), 150.0)
-    code = rate_control.rate_loop(spectra, shaping, budgets, model)
+    code = rate_control.rate_loop(spectra, shaping, budgets, np.arange(0, len(spectra), 4), model)
     before = code.gain.copy()
     rate_control.spend_slack(code, spectra, shaping, budgets, np.arange(0, len(spectra), 4), model)
     assert (code.gain <= before).all() and (code.gain < before).mean() > 0.6   # measured: 0.75 of frames
