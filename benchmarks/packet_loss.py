@@ -1,6 +1,7 @@
 """Concealment, measured: PESQ-WB and pSNR with 0, 1, 5 and 10 % of packets lost, random and bursty.
 
-Packets (4 frames, 80 ms) are dropped by ``codec.channel`` (a two-state channel:
+Packets of 4 frames (80 ms: ``PACKET_FRAMES``, what a live or lossy link would use rather than
+the default 1 s) are dropped by ``codec.channel`` (a two-state channel:
 --burst is the mean run of consecutive losses; 1 = independent) and the
 decoder conceals them. Same clips and procedure as codec_quality.py
 (``codec.evaluation.procedure``), avq. The channel runs once over all clips
@@ -32,12 +33,14 @@ from codec.channel import lose, loss_pattern, packet_count
 from common import add_output_argument, markdown_table, write_json
 
 LOSSES = (0.0, 0.01, 0.05, 0.10)
+PACKET_FRAMES = 4
 
 
 def packets_of(path: Path) -> int:
     """Packets of a clip's stream (the same at every rate: 4-frame packets)."""
     codec = SpeechCodec.load()
-    return packet_count(codec.encode(prepared(path), 16000, bitrate=8.0, quantizer="avq"))
+    return packet_count(codec.encode(prepared(path), 16000, bitrate=8.0, quantizer="avq",
+                                     packet_frames=PACKET_FRAMES))
 
 
 def score_clip(job: tuple[Path, tuple[float, ...], dict]) -> list[dict]:
@@ -47,7 +50,7 @@ def score_clip(job: tuple[Path, tuple[float, ...], dict]) -> list[dict]:
     wav = prepared(path)
     rows = []
     for bitrate in bitrates:
-        data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq")
+        data = codec.encode(wav, 16000, bitrate=bitrate, quantizer="avq", packet_frames=PACKET_FRAMES)
         for channel in ("random", "bursty"):
             for rate in LOSSES:
                 lossy, lost = lose(data, masks[channel, rate])

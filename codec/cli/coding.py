@@ -256,7 +256,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--packet-frames", type=int, default=PACKET_FRAMES, metavar="N",
                    help=f"20 ms frames per packet, 1-255 (default: {PACKET_FRAMES}, one second). Within a packet bits go where "
                         "they are needed; a lost or corrupt packet costs that much audio, and a packet is sent "
-                        "only when complete: use 1-4 for live or lossy links")
+                        "only when complete: 4 (80 ms) suits live or lossy links, at some quality")
     _add_file_options(p)
     p.set_defaults(func=_cmd_encode)
 

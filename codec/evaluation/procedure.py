@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..coding.bitstream import DEFAULT_PACKET_FRAMES
 from ..corpus.features import speech_frames
 from ..dsp import lpc
 from ..dsp.framing import SAMPLE_RATE
@@ -92,9 +93,10 @@ def score_aligned(ref: np.ndarray, deg: np.ndarray) -> dict:
 
 
 def envelope_sd(codec, wav: np.ndarray, quantizer: str) -> np.ndarray:
-    """Spectral distortion (dB) of the quantizer's envelope against the input's LPC, per speech frame."""
+    """Spectral distortion (dB) of the quantizer's envelope against the input's LPC, per speech frame,
+    coded as the encoder codes it (packets of the default length)."""
     a = lpc.analyze(wav)
-    envelope = codec.quantizer(quantizer)
+    envelope = codec.quantizer(quantizer).with_packet_frames(DEFAULT_PACKET_FRAMES)
     decoded = envelope.decode(envelope.encode(lpc.lpc_to_lsf(a)))
     return metrics.spectral_distortion(a, lpc.lsf_to_lpc(decoded))[speech_frames(wav)[:len(a)]]
 

@@ -56,6 +56,20 @@ def test_encode_decode_info_on_a_file(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.vqc", "a.wav"]
 
 
+def test_packet_length_is_chosen_on_the_command_line(tmp_path, capsys):
+    from conftest import CLIPS
+
+    vqc = tmp_path / "a.vqc"
+    assert main(["encode", str(CLIPS[0]), str(vqc), "--packet-frames", "4", "-q"]) == 0
+    assert main(["info", str(vqc)]) == 0
+    assert "(4 frames each)" in capsys.readouterr().out
+    assert main(["decode", str(vqc), str(tmp_path / "a.wav"), "-q"]) == 0
+    assert main(["encode", str(CLIPS[0]), str(tmp_path / "b.vqc"), "--packet-frames", "256"]) == 2
+    err = capsys.readouterr().err
+    assert "--packet-frames must be 1 to 255" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "b.vqc").exists()
+
+
 def test_encode_decode_folders_in_parallel(tmp_path):
     from conftest import speaker_folder
 
