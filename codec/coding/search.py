@@ -117,26 +117,27 @@ def beam_search(x: np.ndarray, entries: np.ndarray, beam: int, *, ordered: bool,
         # always hold `beam` distinct tuples when that many exist.
         reachable = n_beams * k_size * (1 if ordered else m_books - step)
         pool = min(reachable, beam if ordered else beam * (step + 1))
+        # Plain fancy indexing with ``rows`` throughout: np.take_along_axis builds index grids on
+        # every call, which cost more than the search itself on a chunk's few hundred vectors.
         cand_idx = _smallest(dist, pool)
-        cand_err = np.take_along_axis(dist, cand_idx, axis=1)
+        cand_err = dist[rows, cand_idx]
         parent = cand_idx // width
         codeword = cand_idx % width + (step * k_size if ordered else 0)
-        new_chosen = np.take_along_axis(chosen, parent[..., None], axis=1).copy()
-        np.put_along_axis(new_chosen, book_of[codeword][..., None], (codeword % k_size)[..., None], axis=2)
+        new_chosen = chosen[rows, parent]                                   # a copy: (N, pool, M)
+        new_chosen[rows, np.arange(pool), book_of[codeword]] = codeword % k_size
         if not ordered and step > 0 and pool > beam:
             # Candidates come sorted by error; a stable sort by key puts copies of a tuple
             # next to each other with the best-ranked copy first.
             keys = ((new_chosen + 1) * key_weights).sum(-1)
             order = np.argsort(keys, axis=1, kind="stable")
-            sorted_keys = np.take_along_axis(keys, order, axis=1)
+            sorted_keys = keys[rows, order]
             repeat = np.zeros_like(sorted_keys, dtype=bool)
             repeat[:, 1:] = sorted_keys[:, 1:] == sorted_keys[:, :-1]
             duplicate = np.zeros_like(repeat)
-            np.put_along_axis(duplicate, order, repeat, axis=1)
+            duplicate[rows, order] = repeat
             cand_err = np.where(duplicate, np.inf, cand_err)
             keep = _smallest(cand_err, min(beam, pool))
-            parent, codeword = np.take_along_axis(parent, keep, 1), np.take_along_axis(codeword, keep, 1)
-            new_chosen = np.take_along_axis(new_chosen, keep[..., None], axis=1)
+            parent, codeword, new_chosen = parent[rows, keep], codeword[rows, keep], new_chosen[rows, keep]
         elif pool > beam:
             parent, codeword, new_chosen = parent[:, :beam], codeword[:, :beam], new_chosen[:, :beam]
         residual = residual[rows, parent] - flat[codeword]
@@ -148,12 +149,13 @@ def beam_search(x: np.ndarray, entries: np.ndarray, beam: int, *, ordered: bool,
 def _smallest(values: np.ndarray, count: int) -> np.ndarray:
     """Column indices of the ``count`` smallest values of each row, in ascending order (ties: lower index
     first). A partition then a sort of the few kept: much cheaper than sorting whole rows."""
+    rows = np.arange(len(values))[:, None]
     if count < values.shape[1]:
         part = np.sort(np.argpartition(values, count - 1, axis=1)[:, :count], axis=1)
     else:
         part = np.broadcast_to(np.arange(values.shape[1]), values.shape)
-    order = np.argsort(np.take_along_axis(values, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    order = np.argsort(values[rows, part], axis=1, kind="stable")
+    return part[rows, order]
 
 
 def _norm(residual: np.ndarray, w: np.ndarray | None) -> np.ndarray:
