@@ -124,8 +124,8 @@ def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, start
         hi = np.where(fits, mid, hi)
         lo = np.where(fits, lo, mid + 1)
     gain = gains(lo)
-    y, q, level_index_, classes = _quantized(weighted, offset, gain, model)
-    return FrameCode(gain, level_index_, noise_index(y, q), q, classes)
+    y, q, levels, classes = _quantized(weighted, offset, gain, model)
+    return FrameCode(gain, levels, noise_index(y, q), q, classes)
 
 
 def _finest_unsaturated(weighted: np.ndarray, model) -> np.ndarray:
