@@ -6,7 +6,7 @@ the LPC of its analysis window; the LSFs are quantized by the envelope coder
 (``codec.coding.spectrum``); the rate control picks each frame's gain
 (``codec.coding.rate_control``); each packet is range coded (side information,
 then the spectrum under the trained entropy model) and sealed with its
-checksum (``codec.coding.bitstream``). Every frame depends only on its own
+checksum (``codec.coding.bitstream``). Every packet depends only on its own
 samples, so cutting a long input into chunks does not change the bytes.
 """
 
