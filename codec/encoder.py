@@ -13,13 +13,14 @@ samples, so cutting a long input into chunks does not change the bytes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import constriction
 import numpy as np
 
 from .coding import bitstream, rate_control, side_info, spectrum
 from .coding.bitstream import Header
-from .coding.entropy import SpectrumModel
+from .coding.entropy import CodingOrder, SpectrumModel
 from .coding.envelope import EnvelopeCoder
 from .dsp import framing, lpc, mdct
 from .threads import single_threaded
@@ -58,37 +59,45 @@ def encode_chunk(x: np.ndarray, start: int, stop: int, header: Header, envelope:
     starts = np.arange(0, stop - start, pf)
     code = rate_control.rate_loop(spectra, shaping, budgets, starts, model)
     rate_control.spend_slack(code, spectra, shaping, budgets, starts, model)
-    # One coding order and one set of side-information symbols for the whole chunk (sorting packet by
-    # packet cost more than the range coding); a packet whose estimate was optimistic is re-coded alone.
     sizes = bitstream.packet_sizes(stop - start, pf, header.bitrate)
-    coded = code.gain != spectrum.SILENT
-    order = model.coding_order(code.classes[coded], (np.arange(stop - start) // pf)[coded], count=len(sizes))
-    symbols = order.symbols(code.q[coded], model.max_symbol)
-    side = side_info.combine(np.column_stack([codes, code.gain, code.level, code.noise]), fields)
+    packing = _Packing.of(codes, code, pf, len(sizes), fields, model)
     packets = []
     for p, size in enumerate(sizes):
         rows = slice(p * pf, min(stop - start, (p + 1) * pf))
-        encoder = constriction.stream.queue.RangeEncoder()
-        for values, uniform in side:
-            encoder.encode(values[rows], uniform)
-        model.encode_runs(encoder, symbols, order.runs[p])
-        words = encoder.get_compressed()
-        while len(words) > bitstream.payload_words(size):
+        words = packing.words(p, rows, model)
+        while len(words) > bitstream.payload_words(size):   # the estimate was optimistic: this packet coarser
             rate_control.recode_coarser(code, rows, spectra, shaping, model)
-            words = _packet_words(codes[rows], code, rows, fields, model)
+            words = _Packing.of(codes[rows], code.rows(rows), pf, 1, fields, model).words(0, slice(None), model)
         packets.append(bitstream.seal_packet(words, size, start // pf + p, header.crc))
     return b"".join(packets)
 
 
-def _packet_words(codes: np.ndarray, code: rate_control.FrameCode, rows: slice, fields: tuple[int, ...],
-                  model: SpectrumModel) -> np.ndarray:
-    """Range-coder words of one packet: every frame's side information, then the coded spectra."""
-    encoder = constriction.stream.queue.RangeEncoder()
-    side_info.encode_fields(encoder, np.column_stack([codes, code.gain[rows], code.level[rows], code.noise[rows]]),
-                            fields)
-    coded = code.gain[rows] != spectrum.SILENT
-    model.encode(encoder, code.classes[rows][coded], code.q[rows][coded])
-    return encoder.get_compressed()
+@dataclass
+class _Packing:
+    """What the range coder takes from consecutive packets: every frame's side-information symbols
+    (``side_info.combine``) and the spectra's coding order and symbols. Made once for a chunk: sorting
+    packet by packet cost more than the range coding."""
+
+    side: list
+    order: CodingOrder
+    symbols: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray, code: rate_control.FrameCode, packet_frames: int, count: int,
+           fields: tuple[int, ...], model: SpectrumModel) -> _Packing:
+        coded = code.gain != spectrum.SILENT
+        order = model.coding_order(code.classes[coded], (np.arange(len(code.gain)) // packet_frames)[coded],
+                                   count=count)
+        side = side_info.combine(np.column_stack([codes, code.gain, code.level, code.noise]), fields)
+        return cls(side, order, order.symbols(code.q[coded], model.max_symbol))
+
+    def words(self, packet: int, rows: slice, model: SpectrumModel) -> np.ndarray:
+        """Range-coder words of packet ``packet`` (frames ``rows``): its side information, then its spectra."""
+        encoder = constriction.stream.queue.RangeEncoder()
+        for values, uniform in self.side:
+            encoder.encode(values[rows], uniform)
+        model.encode_runs(encoder, self.symbols, self.order.runs[packet])
+        return encoder.get_compressed()
 
 
 def encode_stream(blocks: Iterable[np.ndarray], header: Header, envelope: EnvelopeCoder,

@@ -125,18 +125,16 @@ class PitchPostfilter:
         gain = self.strength * np.clip((voicing - VOICING_FLOOR) / VOICING_SPAN, 0.0, 1.0)
         previous_lag = np.concatenate([[self.lag], lag[:-1]])
         previous_gain = np.concatenate([[self.gain], gain[:-1]])
-        last_lag, last_gain = lag[-1], gain[-1]
         out = x[HISTORY:].reshape(blocks, FRAME).copy()
         # Only blocks whose filter or previous filter has a gain change; every other block (unvoiced,
         # about half of speech) would come out as (x + 0) / (1 + 0 + 0), itself.
         on = np.flatnonzero((gain > 0) | (previous_gain > 0))
-        lag, gain, previous_lag, previous_gain = lag[on], gain[on], previous_lag[on], previous_gain[on]
         starts = HISTORY + FRAME * on                                         # block starts in x
-        new = _comb_terms(x, starts, lag, gain, FRAME)
-        old = _comb_terms(x, starts, previous_lag, previous_gain, CROSSFADE)
+        new = _comb_terms(x, starts, lag[on], gain[on], FRAME)
+        old = _comb_terms(x, starts, previous_lag[on], previous_gain[on], CROSSFADE)
         new[:, :CROSSFADE] += (1 - _FADE[:CROSSFADE]) * (old - new[:, :CROSSFADE])   # fade in from the old filter
-        faded = gain[:, None] * _FADE + previous_gain[:, None] * (1 - _FADE)
+        faded = gain[on, None] * _FADE + previous_gain[on, None] * (1 - _FADE)
         out[on] = (out[on] + new) / (1 + faded + faded * faded)
         self.history = x[-HISTORY:]
-        self.lag, self.gain = int(last_lag), float(last_gain)
+        self.lag, self.gain = int(lag[-1]), float(gain[-1])
         return out.ravel().astype(samples.dtype, copy=False)

@@ -197,19 +197,6 @@ class SpectrumModel:
         return np.concatenate([decoder.decode(self._model(c), b - a) for c, a, b in runs]) if runs else \
             np.zeros(0, dtype=np.int32)
 
-    def encode(self, encoder, classes: np.ndarray, q: np.ndarray) -> None:
-        """Append integers ``q`` (frames, N) coded under their ``classes`` to ``encoder``, as one packet."""
-        order = self.coding_order(classes)
-        symbols = order.symbols(q, self.max_symbol)
-        for runs in order.runs:
-            self.encode_runs(encoder, symbols, runs)
-
-    def decode(self, decoder, classes: np.ndarray) -> np.ndarray:
-        """The inverse of :meth:`encode`: integers with the shape of ``classes``."""
-        order = self.coding_order(classes)
-        return order.integers([self.decode_runs(decoder, runs) for runs in order.runs], classes.shape,
-                              self.max_symbol)
-
     # ------------------------------------------------------------ model file
 
     def state(self) -> dict[str, np.ndarray]:

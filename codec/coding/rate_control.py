@@ -52,6 +52,11 @@ class FrameCode:
     q: np.ndarray
     classes: np.ndarray
 
+    FIELDS = ("gain", "level", "noise", "q", "classes")
+
+    def rows(self, rows: slice) -> FrameCode:
+        return FrameCode(*(getattr(self, field)[rows] for field in self.FIELDS))
+
 
 def _quantized(weighted: np.ndarray, offset: np.ndarray, gain: np.ndarray, model, *, exact: bool = True):
     """y, q, level and classes of weighted spectra (frames, N) at gain indices (frames,);
@@ -66,12 +71,6 @@ def _quantized(weighted: np.ndarray, offset: np.ndarray, gain: np.ndarray, model
 
 def _cost(q: np.ndarray, classes: np.ndarray, gain: np.ndarray, model) -> np.ndarray:
     return np.where(gain == SILENT, 0.0, model.bits(classes, q))
-
-
-def _unsaturated(weighted: np.ndarray, model) -> np.ndarray:
-    """Per frame, the gain value above which no symbol saturates: q = floor(|y| + ROUNDING) stays
-    within max_symbol while |y| < max_symbol + 1 - ROUNDING."""
-    return np.abs(weighted).max(-1) / (model.max_symbol + 1 - ROUNDING)
 
 
 def code_at_gain(spectrum: np.ndarray, shaping: Shaping, gain: np.ndarray, model) -> tuple[FrameCode, np.ndarray]:
@@ -102,14 +101,14 @@ def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, start
     counts = np.diff(np.append(starts, frames))
     packet = np.repeat(np.arange(len(starts)), counts)
     weighted = spectrum * shaping.weights
-    floor = _finest_unsaturated(weighted, model)
+    finest = _finest_unsaturated(weighted, model)
     level = np.log2(np.sqrt(np.mean(weighted * weighted, axis=-1)) + 1e-12) / GAIN_STEP
     relative = np.round(LEVEL_TRACKING * (level - (np.add.reduceat(level, starts) / counts)[packet])).astype(np.int64)
     capacity = np.add.reduceat(budgets, starts)
     offset = model.context_offset(shaping.shape)
 
     def gains(packet_offset: np.ndarray) -> np.ndarray:
-        return np.maximum(np.clip(packet_offset[packet] + relative, 0, SILENT), floor)
+        return np.maximum(np.clip(packet_offset[packet] + relative, 0, SILENT), finest)
 
     # The search runs in float32 (twice as fast); the final coding, whose classes the decoder
     # must reproduce exactly, in float64.
@@ -129,8 +128,10 @@ def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, start
 
 
 def _finest_unsaturated(weighted: np.ndarray, model) -> np.ndarray:
-    """Per frame, the finest gain index at which no symbol saturates (SILENT if none below it)."""
-    limit = _unsaturated(weighted, model)
+    """Per frame, the finest gain index at which no symbol saturates (SILENT if none below it):
+    q = floor(|y| + ROUNDING) stays within max_symbol while |y| < max_symbol + 1 - ROUNDING, so the
+    gain value must exceed max |weighted| / (max_symbol + 1 - ROUNDING)."""
+    limit = np.abs(weighted).max(-1) / (model.max_symbol + 1 - ROUNDING)
     finest = np.searchsorted(gain_value(np.arange(SILENT)), limit, side="right")   # first index above the limit
     return finest.astype(np.int64)
 
@@ -139,7 +140,7 @@ def recode_coarser(code: FrameCode, rows: slice, spectrum: np.ndarray, shaping: 
     """Re-code frames ``rows`` of ``code`` one gain step coarser, in place (their packet overflowed)."""
     gain = np.minimum(code.gain[rows] + 1, SILENT)
     recoded, _ = code_at_gain(spectrum[rows], shaping.rows(rows), gain, model)
-    for field in ("gain", "level", "noise", "q", "classes"):
+    for field in FrameCode.FIELDS:
         getattr(code, field)[rows] = getattr(recoded, field)
 
 
@@ -167,7 +168,7 @@ def spend_slack(code: FrameCode, spectrum: np.ndarray, shaping: Shaping, budgets
     member = np.where(slots < sizes[:, None], starts[:, None] + slots, -1)     # (packets, slots): frame or -1
     weighted = spectrum * shaping.weights
     offset = model.context_offset(shaping.shape)
-    unsaturated = _unsaturated(weighted, model)
+    finest = _finest_unsaturated(weighted, model)
     cost = _cost(code.q, code.classes, code.gain, model)
     left = np.add.reduceat(budgets - cost, starts)
     open_ = member >= 0
@@ -181,7 +182,7 @@ def spend_slack(code: FrameCode, spectrum: np.ndarray, shaping: Shaping, budgets
         finer = code.gain[rows] - 1
         y, q, level, classes = _quantized(weighted[rows], offset[rows], finer, model)
         delta = _cost(q, classes, finer, model) - cost[rows]
-        accept = (delta <= left[packet]) & (gain_value(finer) > unsaturated[rows])
+        accept = (delta <= left[packet]) & (finer >= finest[rows])
         open_[packet[~accept], pick[packet[~accept]]] = False
         rows, packet = rows[accept], packet[accept]
         code.gain[rows], code.level[rows], code.noise[rows] = finer[accept], level[accept], noise_index(y, q)[accept]

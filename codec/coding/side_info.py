@@ -81,14 +81,3 @@ def split(symbols: list[np.ndarray], sizes: tuple[int, ...]) -> np.ndarray:
         for f in group:
             combined, out[:, f] = np.divmod(combined, sizes[f])
     return out
-
-
-def encode_fields(encoder, columns: np.ndarray, sizes: tuple[int, ...]) -> None:
-    """Append ``columns`` (n, F): F fields per frame with alphabet sizes ``sizes``."""
-    for symbols, model in combine(columns, sizes):
-        encoder.encode(symbols, model)
-
-
-def decode_fields(decoder, count: int, sizes: tuple[int, ...]) -> np.ndarray:
-    """The inverse of :func:`encode_fields`: (count, F)."""
-    return split([decoder.decode(model, count) for model in models(sizes)], sizes)
