@@ -5,7 +5,9 @@ spectra range decoded; packets that fail are concealed
 (``codec.concealment``); the envelope codes are decoded to stable LSFs, which
 give the spectral shaping and the entropy model's contexts; the spectra are
 dequantized with noise filling, inverse transformed and overlap-added; the
-postfilter stage (``codec.postfilter``) sees the result before it is output.
+postfilter stage (``codec.postfilter``) sees the result, and the blocks the
+encoder flagged as digital silence (``codec.coding.silence``) are muted before
+it is output.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import constriction
 import numpy as np
 
-from .coding import bitstream, side_info, spectrum
+from .coding import bitstream, side_info, silence, spectrum
 from .coding.bitstream import Header, PacketLayout
 from .coding.entropy import SpectrumModel
 from .coding.envelope import EnvelopeCoder
@@ -95,6 +97,7 @@ class Decoder:
         m = len(self.envelope.codebook_sizes)
         side_models = side_info.models(self.fields)
         side = [np.zeros(frames, dtype=np.int64) for _ in side_models]
+        silent = np.zeros(frames, dtype=np.int64)      # a packet that fails mutes nothing
         good = np.zeros(frames, dtype=bool)
         decoders: list = [None] * len(counts)
         lost = corrupt = 0
@@ -108,10 +111,11 @@ class Decoder:
                 decoders[p] = constriction.stream.queue.RangeDecoder(words)
                 for values, uniform in zip(side, side_models):
                     values[rows] = decoders[p].decode(uniform, n)
+                silent[rows] = decoders[p].decode(silence.model(), n)
                 good[rows] = True
             except (AssertionError, ValueError, TypeError, RuntimeError):   # TypeError: no words (CRC failed)
                 decoders[p], corrupt = None, corrupt + 1
-                for values in side:
+                for values in (*side, silent):
                     values[rows] = 0
         fields = side_info.split(side, self.fields)
         codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
@@ -147,7 +151,8 @@ class Decoder:
                                       self.model.expected_magnitude(level, None, offset=offset),
                                       noise_gain=mode(self.header.bitrate).noise_gain)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
-        return self.postfilter(self.overlap_add(spectra))
+        return silence.mute(self.postfilter(self.overlap_add(spectra)),
+                            silence.from_changes(silent, np.arange(0, frames, pf)))
 
     def overlap_add(self, spectra: np.ndarray) -> np.ndarray:
         """Samples of ``framing.output_span`` of these frames; keeps the last half-window for the next chunk."""

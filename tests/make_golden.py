@@ -22,7 +22,8 @@ HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "data" / "golden"
 # name: (source clip, first sample, last sample, kbit/s, quantizer, frames per packet, corrupted packet or None)
 STREAMS = {
-    "arctic_avq_8": ("arctic_a0007.wav", 0, 32000, 8.0, "avq", 50, None),
+    # Half a second of digital silence first (a negative start): the decoder mutes it (codec.coding.silence).
+    "arctic_avq_8": ("arctic_a0007.wav", -8000, 24000, 8.0, "avq", 50, None),
     "arctic_rvq_13.2": ("arctic_a0007.wav", 8000, 40000, 13.2, "rvq", 50, None),
     "arctic_pvq_24.4": ("arctic_a0007.wav", 16000, 48000, 24.4, "pvq", 50, None),
     "librivox_scq_32": ("sense_and_sensibility_01_austen_64kb-0870.wav", 0, 32000, 32.0, "scq", 50, None),
@@ -33,9 +34,13 @@ STREAMS = {
 
 
 def source(clip: str, start: int, stop: int) -> np.ndarray:
+    """Samples [start, stop) of a 16 kHz clip, zeros (digital silence) where that lies outside it."""
     wav, sr = sf.read(HERE / "data" / clip, dtype="float32")
     assert sr == 16000 and wav.ndim == 1
-    return wav[start:stop]
+    out = np.zeros(stop - start, dtype=np.float32)
+    a, b = max(start, 0), min(stop, len(wav))
+    out[a - start:b - start] = wav[a:b]
+    return out
 
 
 def corrupt(data: bytes, packet: int, bitrate: float, packet_frames: int) -> bytes:

@@ -4,7 +4,7 @@ Header (40 bytes, little-endian)::
 
     offset size  field
      0     4     magic b"VQCD"
-     4     1     format version (1)
+     4     1     format version (3)
      5     1     quantizer (0 rvq, 1 avq, 2 pvq, 3 scq)
      6     1     bitrate (0..5: 8, 9.6, 13.2, 16.4, 24.4, 32 kbit/s)
      7     1     frames per packet
@@ -22,8 +22,9 @@ the bitrate is constant and packet boundaries never need to be searched for::
                 and the packet's index (a packet from another file or place fails)
     4     ...   range-coded words (uint32, little-endian), zero-padded
 
-The range-coded stream holds, per packet, the envelope codes, the per-frame
-side information (gain, level, noise level) and then the spectra.
+The range-coded stream holds, per packet, the per-frame side information
+(envelope codes, gain, level, noise level), the frames' digital-silence flags
+(``codec.coding.silence``) and then the spectra.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ..dsp.framing import num_frames
 from ..modes import BITRATES, mode, mode_index
 
 MAGIC = b"VQCD"
-VERSION = 2                   # 2: noise filling shaped by the envelope (decoder), 1: flat
+VERSION = 3                   # 3: digital-silence flags; 2: noise filling shaped by the envelope, 1: flat
 QUANTIZERS = ("rvq", "avq", "pvq", "scq")
 PACKET_CRC_BYTES = 4
 _HEADER = struct.Struct("<4sBBBB8sIQQ")
