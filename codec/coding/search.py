@@ -64,7 +64,7 @@ def product(x: np.ndarray, books: list[np.ndarray], weights: np.ndarray | None =
 
 
 def beam_search(x: np.ndarray, entries: np.ndarray, beam: int, *, ordered: bool,
-                weights: np.ndarray | None = None) -> np.ndarray:
+                weights: np.ndarray | None = None, keep: int | None = None) -> np.ndarray:
     """Choose one codeword from every codebook to minimize ``||x - sum||^2`` (weighted if given).
 
     Parameters
@@ -78,13 +78,15 @@ def beam_search(x: np.ndarray, entries: np.ndarray, beam: int, *, ordered: bool,
         True: step m picks from codebook m (residual VQ). False: every step
         picks from any codebook the partial tuple has not used (additive VQ).
     weights : ndarray, shape (N, D), optional
+    keep : int, optional
+        Return the best ``keep`` tuples of the final beam per vector, not only the best.
 
     Returns
     -------
-    ndarray, shape (N, M), int64
-        Index into each codebook of the best tuple found. Every beam keeps its
-        full tuple and exact residual, so candidates are ranked by their true
-        error; with a wide enough beam the search is exhaustive.
+    ndarray, shape (N, M), int64, or (N, min(keep, beam), M) with ``keep``
+        Index into each codebook of the best tuple found (best first). Every
+        beam keeps its full tuple and exact residual, so candidates are ranked
+        by their true error; with a wide enough beam the search is exhaustive.
     """
     n, d = x.shape
     m_books, k_size, _ = entries.shape
@@ -136,13 +138,15 @@ def beam_search(x: np.ndarray, entries: np.ndarray, beam: int, *, ordered: bool,
             duplicate = np.zeros_like(repeat)
             duplicate[rows, order] = repeat
             cand_err = np.where(duplicate, np.inf, cand_err)
-            keep = _smallest(cand_err, min(beam, pool))
-            parent, codeword, new_chosen = parent[rows, keep], codeword[rows, keep], new_chosen[rows, keep]
+            kept = _smallest(cand_err, min(beam, pool))
+            parent, codeword, new_chosen = parent[rows, kept], codeword[rows, kept], new_chosen[rows, kept]
         elif pool > beam:
             parent, codeword, new_chosen = parent[:, :beam], codeword[:, :beam], new_chosen[:, :beam]
         residual = residual[rows, parent] - flat[codeword]
         error = _norm(residual, w)
         chosen = new_chosen
+    if keep is not None:
+        return chosen[rows, _smallest(error, min(keep, error.shape[1]))]
     return chosen[np.arange(n), error.argmin(1)]
 
 
@@ -176,6 +180,16 @@ def search(method: str, x: np.ndarray, books: list[np.ndarray], *, beam: int | N
     if method in ("rvq", "scq", "avq"):
         return beam_search(x, np.stack(books), beam, ordered=method != "avq", weights=weights)
     raise ValueError(f"unknown quantizer method {method!r}")
+
+
+def candidates(method: str, x: np.ndarray, books: list[np.ndarray], *, beam: int | None = None,
+               weights: np.ndarray | None = None) -> np.ndarray:
+    """The codes :func:`search` picks from, best first: (N, K, M). A beam search's final beam (K its
+    width, at most the beam); one candidate (K = 1) for the searches that keep no beam."""
+    beam = DEFAULT_BEAM.get(method, 1) if beam is None else beam
+    if method == "avq" or (method in ("rvq", "scq") and beam > 1):
+        return beam_search(x, np.stack(books), beam, ordered=method != "avq", weights=weights, keep=beam)
+    return search(method, x, books, beam=beam, weights=weights)[:, None]
 
 
 def reconstruct(method: str, codes: np.ndarray, books: list[np.ndarray]) -> np.ndarray:

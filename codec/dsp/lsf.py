@@ -116,16 +116,15 @@ def lpc_to_lsf(a: np.ndarray) -> np.ndarray:
 def _product_of_quadratics(lsf: np.ndarray) -> np.ndarray:
     """Coefficients of prod_i (1 - 2 cos(w_i) z^-1 + z^-2), (frames, n) -> (frames, 2n + 1)."""
     frames, n = lsf.shape
-    poly = np.zeros((frames, 2 * n + 1))
-    poly[:, 0] = 1.0
+    poly = np.zeros((2 * n + 1, frames))          # coefficient-major: each update is a contiguous block
+    poly[0] = 1.0
+    c = -2.0 * np.cos(lsf.T)
     for i in range(n):
-        c = -2.0 * np.cos(lsf[:, i])[:, None]
-        shifted1 = np.zeros_like(poly)
-        shifted2 = np.zeros_like(poly)
-        shifted1[:, 1:] = poly[:, :-1]
-        shifted2[:, 2:] = poly[:, :-2]
-        poly = poly + c * shifted1 + shifted2
-    return poly
+        # Multiply the degree-2i polynomial by (1 + c z^-1 + z^-2), touching only its 2i + 3 coefficients.
+        old = poly[:2 * i + 1].copy()
+        poly[1:2 * i + 2] += c[i] * old
+        poly[2:2 * i + 3] += old
+    return poly.T
 
 
 def lsf_to_lpc(lsf: np.ndarray) -> np.ndarray:

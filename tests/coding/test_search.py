@@ -85,3 +85,20 @@ def test_greedy_residual_and_product_searches():
     assert search.even_split(16, 3) == [6, 5, 5]
     with pytest.raises(ValueError):
         search.search("nope", x, books)
+
+
+@pytest.mark.parametrize("method", ["avq", "rvq", "pvq"])
+def test_candidates_come_best_first_and_the_first_is_the_search(method):
+    rng = np.random.default_rng(1)
+    books = [rng.normal(size=(8, 4)).astype(np.float32) for _ in range(3)]
+    if method == "pvq":
+        books = [b[:, :2] for b in books[:2]]
+    x = rng.normal(size=(50, 4)).astype(np.float32)
+    weights = rng.uniform(0.5, 2.0, size=x.shape).astype(np.float32)
+    beam = 1 if method == "pvq" else 6
+    candidates = search.candidates(method, x, books, beam=beam, weights=weights)
+    assert candidates.shape == (50, beam, len(books))
+    np.testing.assert_array_equal(candidates[:, 0], search.search(method, x, books, beam=beam, weights=weights))
+    errors = np.stack([(weights * (x - search.reconstruct(method, candidates[:, k], books)) ** 2).sum(-1)
+                       for k in range(beam)], 1)
+    assert (np.diff(errors, axis=1) >= -1e-5).all()
