@@ -4,7 +4,8 @@ Per chunk: each packet's checksum is verified and its side information and
 spectra range decoded; packets that fail are concealed
 (``codec.concealment``); the envelope codes are decoded to stable LSFs, which
 give the spectral shaping and the entropy model's contexts; the spectra are
-dequantized with noise filling, inverse transformed and overlap-added; the
+dequantized with noise filling, their TNS filters undone (``codec.coding.tns``),
+inverse transformed and overlap-added; the
 postfilter stage (``codec.postfilter``) sees the result, and the blocks the
 encoder flagged as digital silence (``codec.coding.silence``) are muted before
 it is output.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import constriction
 import numpy as np
 
-from .coding import bitstream, side_info, silence, spectrum
+from .coding import bitstream, side_info, silence, spectrum, tns
 from .coding.bitstream import Header, PacketLayout
 from .coding.entropy import SpectrumModel
 from .coding.envelope import EnvelopeCoder
@@ -98,6 +99,7 @@ class Decoder:
         side_models = side_info.models(self.fields)
         side = [np.zeros(frames, dtype=np.int64) for _ in side_models]
         silent = np.zeros(frames, dtype=np.int64)      # a packet that fails mutes nothing
+        filtered = np.zeros(frames, dtype=np.int64)    # ... and has no TNS filters
         good = np.zeros(frames, dtype=bool)
         decoders: list = [None] * len(counts)
         lost = corrupt = 0
@@ -112,10 +114,11 @@ class Decoder:
                 for values, uniform in zip(side, side_models):
                     values[rows] = decoders[p].decode(uniform, n)
                 silent[rows] = decoders[p].decode(silence.model(), n)
+                filtered[rows] = decoders[p].decode(tns.model(), n)
                 good[rows] = True
             except (AssertionError, ValueError, TypeError, RuntimeError):   # TypeError: no words (CRC failed)
                 decoders[p], corrupt = None, corrupt + 1
-                for values in (*side, silent):
+                for values in (*side, silent, filtered):
                     values[rows] = 0
         fields = side_info.split(side, self.fields)
         codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
@@ -150,6 +153,7 @@ class Decoder:
         spectra = spectrum.dequantize(q, gain, noise, shaping.weights, frame_ids,
                                       self.model.expected_magnitude(level, None, offset=offset),
                                       noise_gain=mode(self.header.bitrate).noise_gain)
+        spectra = tns.restore(spectra, shaping.weights, filtered)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
         return silence.mute(self.postfilter(self.overlap_add(spectra)),
                             silence.from_changes(silent, np.arange(0, frames, pf)))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import constriction
 import numpy as np
 
-from .coding import bitstream, rate_control, side_info, silence, spectrum
+from .coding import bitstream, rate_control, side_info, silence, spectrum, tns
 from .coding.bitstream import Header
 from .coding.entropy import CodingOrder, SpectrumModel
 from .coding.envelope import EnvelopeCoder
@@ -49,26 +49,51 @@ def analyze_frames(x: np.ndarray, start: int, stop: int, envelope: EnvelopeCoder
     return spectra, codes, spectrum.shaping(lpc.lsf_to_lpc(envelope.decode(codes)))
 
 
+@dataclass
+class ToolSymbols:
+    """Per frame, what the encoder decides from the input before the rate loop, as coded symbols: the
+    digital-silence changes (``codec.coding.silence``) and the TNS filter (``codec.coding.tns``)."""
+
+    silence: np.ndarray
+    tns: np.ndarray
+
+    def bits(self) -> np.ndarray:
+        """What the symbols cost per frame, in bits: (frames,)."""
+        return silence.bits(self.silence) + tns.bits(self.tns)
+
+    def rows(self, rows: slice) -> ToolSymbols:
+        return ToolSymbols(self.silence[rows], self.tns[rows])
+
+
+def choose_tools(x: np.ndarray, start: int, stop: int, spectra: np.ndarray, shaping: spectrum.Shaping,
+                 starts: np.ndarray, *, offset: int = 0) -> tuple[np.ndarray, ToolSymbols]:
+    """The silence flags and TNS filters of frames ``start .. stop - 1`` (``x`` as in ``analyze_frames``,
+    ``starts`` the packets' first frames), and the spectra TNS-filtered: what the rate loop codes."""
+    symbols = tns.analyze(spectra * shaping.weights)
+    flags = silence.changes(silence.flags(x, start, stop, offset), starts)
+    return tns.flatten(spectra, shaping.weights, symbols), ToolSymbols(flags, symbols)
+
+
 def encode_chunk(x: np.ndarray, start: int, stop: int, header: Header, envelope: EnvelopeCoder,
                  model: SpectrumModel, *, offset: int = 0) -> bytes:
     """The packets of frames ``start .. stop - 1`` (``start`` on a packet boundary)."""
     spectra, codes, shaping = analyze_frames(x, start, stop, envelope, offset=offset)
     pf = header.packet_frames
     starts = np.arange(0, stop - start, pf)
-    silent = silence.changes(silence.flags(x, start, stop, offset), starts)
+    spectra, tools = choose_tools(x, start, stop, spectra, shaping, starts, offset=offset)
     fields = side_info.field_sizes(envelope.codebook_sizes)
-    budgets = rate_control.frame_budgets(stop - start, pf, header.bitrate, fields, silence.bits(silent))
+    budgets = rate_control.frame_budgets(stop - start, pf, header.bitrate, fields, tools.bits())
     code = rate_control.rate_loop(spectra, shaping, budgets, starts, model)
     rate_control.spend_slack(code, spectra, shaping, budgets, starts, model)
     sizes = bitstream.packet_sizes(stop - start, pf, header.bitrate)
-    packing = _Packing.of(codes, code, silent, pf, len(sizes), fields, model)
+    packing = _Packing.of(codes, code, tools, pf, len(sizes), fields, model)
     packets = []
     for p, size in enumerate(sizes):
         rows = slice(p * pf, min(stop - start, (p + 1) * pf))
         words = packing.words(p, rows, model)
         while len(words) > bitstream.payload_words(size):   # the estimate was optimistic: this packet coarser
             rate_control.recode_coarser(code, rows, spectra, shaping, model)
-            words = _Packing.of(codes[rows], code.rows(rows), silent[rows], pf, 1, fields, model).words(
+            words = _Packing.of(codes[rows], code.rows(rows), tools.rows(rows), pf, 1, fields, model).words(
                 0, slice(None), model)
         packets.append(bitstream.seal_packet(words, size, start // pf + p, header.crc))
     return b"".join(packets)
@@ -77,30 +102,31 @@ def encode_chunk(x: np.ndarray, start: int, stop: int, header: Header, envelope:
 @dataclass
 class _Packing:
     """What the range coder takes from consecutive packets: every frame's side-information symbols
-    (``side_info.combine``) and silence symbols (``silence.changes``), and the spectra's coding order
-    and symbols. Made once for a chunk: sorting packet by packet cost more than the range coding."""
+    (``side_info.combine``) and tool symbols (``ToolSymbols``), and the spectra's coding order and
+    symbols. Made once for a chunk: sorting packet by packet cost more than the range coding."""
 
     side: list
-    silent: np.ndarray
+    tools: ToolSymbols
     order: CodingOrder
     symbols: np.ndarray
 
     @classmethod
-    def of(cls, codes: np.ndarray, code: rate_control.FrameCode, silent: np.ndarray, packet_frames: int,
+    def of(cls, codes: np.ndarray, code: rate_control.FrameCode, tools: ToolSymbols, packet_frames: int,
            count: int, fields: tuple[int, ...], model: SpectrumModel) -> _Packing:
         coded = code.gain != spectrum.SILENT
         order = model.coding_order(code.classes[coded], (np.arange(len(code.gain)) // packet_frames)[coded],
                                    count=count)
         side = side_info.combine(np.column_stack([codes, code.gain, code.level, code.noise]), fields)
-        return cls(side, silent, order, order.symbols(code.q[coded], model.max_symbol))
+        return cls(side, tools, order, order.symbols(code.q[coded], model.max_symbol))
 
     def words(self, packet: int, rows: slice, model: SpectrumModel) -> np.ndarray:
         """Range-coder words of packet ``packet`` (frames ``rows``): its side information, its silence
-        flags, then its spectra."""
+        flags and TNS filters, then its spectra."""
         encoder = constriction.stream.queue.RangeEncoder()
         for values, uniform in self.side:
             encoder.encode(values[rows], uniform)
-        encoder.encode(self.silent[rows], silence.model())
+        encoder.encode(self.tools.silence[rows], silence.model())
+        encoder.encode(self.tools.tns[rows], tns.model())
         model.encode_runs(encoder, self.symbols, self.order.runs[packet])
         return encoder.get_compressed()
 

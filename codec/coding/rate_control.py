@@ -33,15 +33,15 @@ LEVEL_TRACKING = 0.8
 
 
 def frame_budgets(frames: int, packet_frames: int, bitrate: float, field_sizes: tuple[int, ...],
-                  silence_bits: np.ndarray) -> np.ndarray:
+                  tool_bits: np.ndarray) -> np.ndarray:
     """Bits each frame's spectrum may use: its packet's range-coder capacity, less a margin, shared
     equally by the packet's frames, less the frame's side information (alphabet sizes ``field_sizes``)
-    and its silence flags (``silence_bits``, (frames,), ``codec.coding.silence.bits``)."""
+    and its tool symbols (``tool_bits``, (frames,): ``codec.encoder.ToolSymbols.bits``)."""
     side = side_bits(field_sizes)
     counts = bitstream.packet_frame_counts(frames, packet_frames)
     sizes = bitstream.packet_sizes(frames, packet_frames, bitrate)
     return np.concatenate([np.full(n, (32 * bitstream.payload_words(size) - RANGE_CODER_MARGIN) / n - side)
-                           for size, n in zip(sizes, counts)]) - silence_bits
+                           for size, n in zip(sizes, counts)]) - tool_bits
 
 
 @dataclass

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..coding import rate_control, side_info, silence, spectrum as spectrum_coding
+from ..coding import rate_control, side_info, spectrum as spectrum_coding
 from ..coding.bitstream import DEFAULT_PACKET_FRAMES
 from ..coding.entropy import CLASSES, MAX_SYMBOL, SpectrumModel, laplace_tables
 from ..coding.envelope import EnvelopeCoder
 from ..dsp.framing import num_frames
-from ..encoder import analyze_frames
+from ..encoder import analyze_frames, choose_tools
 from ..io.audio import AudioError, load
 from ..modes import BITRATES
 
@@ -31,9 +31,10 @@ PRIOR_WEIGHT = 20.0   # pseudo-counts per class drawn from the Laplacian startin
 
 
 def corpus_frames(files: list[Path], envelope: EnvelopeCoder, *, progress: bool = True):
-    """Spectra, shapings and silence flags' bits (``codec.coding.silence``) of every frame of ``files``
-    (concatenated, per-file packet alignment kept), and each file's frame count."""
-    spectra, weights, shapes, flag_bits, counts, skipped = [], [], [], [], [], []
+    """Spectra (TNS-filtered, as the encoder codes them), shapings and the bits of the encoder's tool
+    symbols (``codec.encoder.choose_tools``) of every frame of ``files`` (concatenated, per-file packet
+    alignment kept), and each file's frame count."""
+    spectra, weights, shapes, tool_bits, counts, skipped = [], [], [], [], [], []
     for path in tqdm(files, desc="analysing", unit="file", disable=not progress):
         try:
             x, _ = load(path)
@@ -42,25 +43,25 @@ def corpus_frames(files: list[Path], envelope: EnvelopeCoder, *, progress: bool 
             continue
         frames = num_frames(len(x))
         s, _, shaping = analyze_frames(x, 0, frames, envelope)
+        s, tools = choose_tools(x, 0, frames, s, shaping, rate_control.packet_starts([frames], envelope.packet_frames))
         spectra.append(s.astype(np.float32))
         weights.append(shaping.weights.astype(np.float32))
         shapes.append(shaping.shape.astype(np.float32))
-        starts = rate_control.packet_starts([frames], envelope.packet_frames)
-        flag_bits.append(silence.bits(silence.changes(silence.flags(x, 0, frames), starts)))
+        tool_bits.append(tools.bits())
         counts.append(frames)
     if skipped:
         log.warning("skipped %d unreadable file(s):\n  %s", len(skipped), "\n  ".join(skipped))
     if not counts:
         raise ValueError("no readable audio among the corpus files")
     return (np.concatenate(spectra), spectrum_coding.Shaping(np.concatenate(weights), np.concatenate(shapes)),
-            np.concatenate(flag_bits), counts)
+            np.concatenate(tool_bits), counts)
 
 
 def _budgets(counts: list[int], packet_frames: int, bitrate: float, envelope: EnvelopeCoder,
-             flag_bits: np.ndarray) -> np.ndarray:
+             tool_bits: np.ndarray) -> np.ndarray:
     fields = side_info.field_sizes(envelope.codebook_sizes)
     budgets = [rate_control.frame_budgets(n, packet_frames, bitrate, fields, bits)
-               for n, bits in zip(counts, np.split(flag_bits, np.cumsum(counts)[:-1]))]
+               for n, bits in zip(counts, np.split(tool_bits, np.cumsum(counts)[:-1]))]
     return np.concatenate(budgets)
 
 
@@ -104,7 +105,7 @@ def fit_spectrum_model(files: list[Path], envelope: EnvelopeCoder, *, rounds: in
     bitrate by bitrate.
     """
     envelope = envelope.with_packet_frames(DEFAULT_PACKET_FRAMES)   # code the corpus as the encoder does
-    spectra, shaping, flag_bits, counts = corpus_frames(files, envelope, progress=progress)
+    spectra, shaping, tool_bits, counts = corpus_frames(files, envelope, progress=progress)
     model = SpectrumModel.initial()
     width = 2 * MAX_SYMBOL + 1
     prior = laplace_tables()
@@ -114,7 +115,7 @@ def fit_spectrum_model(files: list[Path], envelope: EnvelopeCoder, *, rounds: in
         coded_frames, gram, rhs = [], np.zeros((bands + 1, bands + 1)), np.zeros(bands + 1)
         total_bits, frames = 0.0, 0
         for bitrate in BITRATES:
-            budgets = _budgets(counts, envelope.packet_frames, bitrate, envelope, flag_bits)
+            budgets = _budgets(counts, envelope.packet_frames, bitrate, envelope, tool_bits)
             code = rate_control.rate_loop(spectra, shaping, budgets, starts, model)
             rate_control.spend_slack(code, spectra, shaping, budgets, starts, model)   # code as the encoder does
             coded = code.gain != spectrum_coding.SILENT

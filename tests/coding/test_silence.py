@@ -73,9 +73,9 @@ def test_muting_digital_silence_removes_the_echoes_of_speech_around_it(codec, mo
             echoing, _ = codec.decode(data)
         assert np.array_equal(muted[~silent], echoing[~silent])
         gains.append(metrics.pesq_wb(x, muted) - metrics.pesq_wb(x, echoing))
-    # Measured +0.23 to +0.68 PESQ-WB per clip at 13.2 kbit/s (mean +0.40): the pre- and post-echo of
-    # the cut words was most of what PESQ heard.
-    assert min(gains) > 0.15 and np.mean(gains) > 0.3, gains
+    # Measured +0.12 to +0.58 PESQ-WB per clip at 13.2 kbit/s (mean +0.30; +0.23 to +0.68 before TNS took
+    # some of the echo away): the pre- and post-echo of the cut words was most of what PESQ heard.
+    assert min(gains) > 0.08 and np.mean(gains) > 0.22, gains
 
 
 def test_speech_without_digital_silence_sends_no_flags(codec, speech):

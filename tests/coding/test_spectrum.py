@@ -93,9 +93,9 @@ def test_spectrum_training_skips_unreadable_files(tmp_path, caplog):
     broken.write_bytes(b"RIFF junk")
     envelope = make_envelope("rvq", 16).coder()
     with caplog.at_level(logging.WARNING):
-        spectra, shaping, flag_bits, counts = corpus_frames([CLIPS[0], broken, tmp_path / "missing.wav"],
+        spectra, shaping, tool_bits, counts = corpus_frames([CLIPS[0], broken, tmp_path / "missing.wav"],
                                                             envelope, progress=False)
-    assert len(counts) == 1 and spectra.shape == shaping.weights.shape and flag_bits.shape == (len(spectra),)
+    assert len(counts) == 1 and spectra.shape == shaping.weights.shape and tool_bits.shape == (len(spectra),)
     assert "skipped 2 unreadable" in caplog.text and "broken.wav" in caplog.text
 
 
