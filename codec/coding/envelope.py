@@ -148,7 +148,7 @@ class EnvelopeCoder:
         """LSFs (frames, 16), radians -> codes (frames, M), int64."""
         packets, frames = self._packets(np.asarray(lsf, dtype=np.float32) - self.mean)
         codes, previous = [], None
-        for t in range(packets.shape[1]):
+        for t in range(self._steps(packets, frames)):
             target = packets[:, t]
             prediction = self.prediction(t, previous)
             stage = self.stage(t)
@@ -191,10 +191,16 @@ class EnvelopeCoder:
             raise ValueError(f"codes out of range for codebook sizes {list(sizes)}")
         packets, frames = self._packets(codes.astype(np.int64))
         decoded, previous = [], None
-        for t in range(packets.shape[1]):
+        for t in range(self._steps(packets, frames)):
             previous = self.reconstruct(self.stage(t).decode(packets[:, t]), self.prediction(t, previous))
             decoded.append(previous)
         return (np.stack(decoded, 1).reshape(-1, self.mean.shape[0]) + self.mean)[:frames].astype(np.float64)
+
+    @staticmethod
+    def _steps(packets: np.ndarray, frames: int) -> int:
+        """Sequential steps a batch of packets needs: a lone packet shorter than its length (a chunk's or a
+        file's last frames) stops at its last frame instead of coding the padding."""
+        return min(packets.shape[1], max(frames, 1))   # (no frames: one empty step keeps the output's shape)
 
     def _packets(self, frames: np.ndarray) -> tuple[np.ndarray, int]:
         """(frames, C) -> (packets, packet_frames, C), the last packet padded by repeating its last row."""
