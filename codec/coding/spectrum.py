@@ -2,15 +2,15 @@
 
 Per 20 ms frame, with ``a_q`` the decoded (quantized) LPC of the frame::
 
-    w_k   = |W(e^{jw_k})| = |A_q(e^{jw_k} / 0.88)| / |1 - 0.68 e^{-jw_k}|    (codec.dsp.weighting)
+    w_k   = |W(e^{jw_k})| = |A_q(e^{jw_k} / 0.92)| / |1 - 0.68 e^{-jw_k}|    (codec.dsp.weighting)
     y_k   = X_k * w_k / g                                 weighted, gain-normalized spectrum
     q_k   = sign(y_k) * floor(|y_k| + ROUNDING)           integers, entropy coded
     X^_k  = y^_k * g / w_k                                decoder
 
-so the quantization error, white in ``y``, is shaped like ``1 / W(z)`` (pSNR
-weighs the error with the same W at 0.92: ``codec.dsp.weighting``). The global
-gain ``g`` is the only free parameter of a frame; ``codec.coding.rate_control``
-picks the finest gain whose coded size fits the frame's budget. Zeros above 800 Hz are filled with noise
+so the quantization error, white in ``y``, is shaped like ``1 / W(z)``: the
+same W(z) that defines pSNR. The global gain ``g`` is the only free parameter
+of a frame; ``codec.coding.rate_control`` picks the finest gain whose coded
+size fits the frame's budget. Zeros above 800 Hz are filled with noise
 (``codec.coding.noise_filling``).
 
 Per frame this transmits the gain (7 bits; the top index SILENT means the

@@ -4,7 +4,7 @@ Analysis (as in AMR-WB/EVS): pre-emphasis 1 - 0.68 z^-1, a 30 ms Hann window
 centred on each 20 ms frame, autocorrelation, a Gaussian lag window (60 Hz),
 white-noise correction (+40 dB floor), Levinson-Durbin in float64, then
 bandwidth expansion. The filters model the pre-emphasized spectrum; that is
-why the perceptual weighting W(z) = A(z/gamma) / (1 - 0.68 z^-1) carries the
+why the perceptual weighting W(z) = A(z/0.92) / (1 - 0.68 z^-1) carries the
 de-emphasis term.
 
 Everything is vectorized over frames: arrays are (frames, 17) of LPC

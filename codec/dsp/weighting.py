@@ -1,13 +1,11 @@
-"""The perceptual weighting filter W(z) = A(z / gamma) / (1 - 0.68 z^-1), in the one place it is defined.
+"""The perceptual weighting filter W(z) = A(z / 0.92) / (1 - 0.68 z^-1), in the one place it is defined.
 
 A(z) is an order-16 LPC of the pre-emphasized signal (``codec.dsp.lpc``), so
 the de-emphasis term 1 / (1 - 0.68 z^-1) brings W back to the signal's own
-spectral tilt, as in AMR-WB and EVS. The codec uses W with gamma = GAMMA in
-the frequency domain (at the MDCT bin centres: the noise-shaping weights of
-``codec.coding.spectrum``); pSNR uses it with gamma = PSNR_GAMMA in the time
-domain (``filter_signal``). Until vqcodec 0.5 both were 0.92, so the codec's
-noise shaping and the measure judging it were the same filter; pSNR keeps 0.92
-so its numbers stay comparable across versions and codecs.
+spectral tilt, as in AMR-WB and EVS. The codec uses W in the frequency domain
+(at the MDCT bin centres: the noise-shaping weights of ``codec.coding.spectrum``);
+pSNR uses it in the time domain (``filter_signal``), so the codec's noise
+shaping and the measure judging it are the same filter.
 """
 
 from __future__ import annotations
@@ -20,11 +18,7 @@ import numpy as np
 from .framing import FRAME
 from .lpc import ORDER, PREEMPHASIS
 
-# Bandwidth expansion of W's numerator in the codec's noise shaping. With TNS and the silence flags, 0.88
-# against 0.92 (AMR-WB's and EVS's, the codec's until vqcodec 0.5) on all 54 development clips, per clip:
-# PESQ-WB -0.003 / +0.007 / +0.010 / +0.010 / +0.005 / +0.008 from 8 to 32 kbit/s; 0.84 was no better.
-GAMMA = 0.88
-PSNR_GAMMA = 0.92             # pSNR's W: fixed, so pSNR stays one measure across versions and codecs
+GAMMA = 0.92                  # bandwidth expansion of the numerator, as in AMR-WB/EVS
 
 
 def bin_frequencies(bins: int = FRAME) -> np.ndarray:
@@ -71,12 +65,12 @@ def at_bins(a: np.ndarray, bins: int = FRAME) -> BinResponse:
 def filter_signal(a: np.ndarray, signal: np.ndarray) -> np.ndarray:
     """``signal`` filtered by W(z) with A = ``a[i]`` in samples [FRAME i, FRAME i + FRAME).
 
-    The FIR part A(z / PSNR_GAMMA) switches coefficients at frame boundaries (inputs
+    The FIR part A(z / GAMMA) switches coefficients at frame boundaries (inputs
     before a boundary stay in its memory); the all-pole de-emphasis runs continuously.
     """
     from scipy.signal import lfilter   # only pSNR needs it; the codec's import stays light
 
-    weighted = a * PSNR_GAMMA ** np.arange(ORDER + 1)
+    weighted = a * GAMMA ** np.arange(ORDER + 1)
     n = len(signal)
     padded = np.concatenate([np.zeros(ORDER), signal])
     lagged = np.lib.stride_tricks.sliding_window_view(padded, ORDER + 1)[:, ::-1]   # lagged[t, j] = signal[t - j]

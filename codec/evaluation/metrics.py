@@ -4,8 +4,7 @@ pSNR, exactly: A_i(z) is the order-16 LPC of frame i of the *reference*
 (``lpc.analyze``: 20 ms frames, frame i = samples [320 i, 320 i + 320)). Both
 signals are filtered with W(z) = A_i(z/0.92) / (1 - 0.68 z^-1)
 (``codec.dsp.weighting.filter_signal``: the FIR part switching coefficients at
-frame boundaries, the all-pole part running continuously; the codec itself has
-shaped its noise with 0.88 since vqcodec 0.5); then
+frame boundaries, the all-pole part running continuously); then
 
     pSNR = 10 log10( sum_n r_w[n]^2 / sum_n (r_w[n] - d_w[n])^2 )   dB
 
