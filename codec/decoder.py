@@ -26,7 +26,7 @@ from .coding.entropy import SpectrumModel
 from .coding.envelope import EnvelopeCoder
 from .concealment import Concealment
 from .dsp import framing, lpc, mdct
-from .encoder import chunk_frames
+from .encoder import ToolSymbols, chunk_frames
 from .io.audio import fit_blocks, resample_blocks
 from .modes import mode
 from .postfilter import PitchPostfilter
@@ -98,8 +98,7 @@ class Decoder:
         m = len(self.envelope.codebook_sizes)
         side_models = side_info.models(self.fields)
         side = [np.zeros(frames, dtype=np.int64) for _ in side_models]
-        silent = np.zeros(frames, dtype=np.int64)      # a packet that fails mutes nothing
-        filtered = np.zeros(frames, dtype=np.int64)    # ... and has no TNS filters
+        tools = ToolSymbols.zeros(frames)   # a packet that fails mutes nothing and has no TNS filters
         good = np.zeros(frames, dtype=bool)
         decoders: list = [None] * len(counts)
         lost = corrupt = 0
@@ -113,12 +112,11 @@ class Decoder:
                 decoders[p] = constriction.stream.queue.RangeDecoder(words)
                 for values, uniform in zip(side, side_models):
                     values[rows] = decoders[p].decode(uniform, n)
-                silent[rows] = decoders[p].decode(silence.model(), n)
-                filtered[rows] = decoders[p].decode(tns.model(), n)
+                tools.decode(decoders[p], rows)
                 good[rows] = True
             except (AssertionError, ValueError, TypeError, RuntimeError):   # TypeError: no words (CRC failed)
                 decoders[p], corrupt = None, corrupt + 1
-                for values in (*side, silent, filtered):
+                for values in (*side, tools.silence, tools.tns):
                     values[rows] = 0
         fields = side_info.split(side, self.fields)
         codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
@@ -153,10 +151,10 @@ class Decoder:
         spectra = spectrum.dequantize(q, gain, noise, shaping.weights, frame_ids,
                                       self.model.expected_magnitude(level, None, offset=offset),
                                       noise_gain=mode(self.header.bitrate).noise_gain)
-        spectra = tns.restore(spectra, shaping.weights, filtered)
+        spectra = tns.restore(spectra, shaping.weights, tools.tns)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
         return silence.mute(self.postfilter(self.overlap_add(spectra)),
-                            silence.from_changes(silent, np.arange(0, frames, pf)))
+                            silence.from_changes(tools.silence, np.arange(0, frames, pf)))
 
     def overlap_add(self, spectra: np.ndarray) -> np.ndarray:
         """Samples of ``framing.output_span`` of these frames; keeps the last half-window for the next chunk."""

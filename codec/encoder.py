@@ -64,6 +64,23 @@ class ToolSymbols:
     def rows(self, rows: slice) -> ToolSymbols:
         return ToolSymbols(self.silence[rows], self.tns[rows])
 
+    @classmethod
+    def zeros(cls, frames: int) -> ToolSymbols:
+        """No silence flags and no TNS filters (what a packet that fails to decode carries)."""
+        return cls(np.zeros(frames, dtype=np.int64), np.zeros(frames, dtype=np.int64))
+
+    # A packet's range-coded words hold, after its side information, these symbols in this order.
+    def encode(self, encoder, rows: slice) -> None:
+        """Append the symbols of frames ``rows`` to a constriction range encoder."""
+        encoder.encode(self.silence[rows], silence.model())
+        encoder.encode(self.tns[rows], tns.model())
+
+    def decode(self, decoder, rows: slice) -> None:
+        """Read frames ``rows``' symbols from a constriction range decoder into these arrays (in place)."""
+        n = len(self.silence[rows])
+        self.silence[rows] = decoder.decode(silence.model(), n)
+        self.tns[rows] = decoder.decode(tns.model(), n)
+
 
 def choose_tools(x: np.ndarray, start: int, stop: int, spectra: np.ndarray, shaping: spectrum.Shaping,
                  starts: np.ndarray, *, offset: int = 0) -> tuple[np.ndarray, ToolSymbols]:
@@ -125,8 +142,7 @@ class _Packing:
         encoder = constriction.stream.queue.RangeEncoder()
         for values, uniform in self.side:
             encoder.encode(values[rows], uniform)
-        encoder.encode(self.tools.silence[rows], silence.model())
-        encoder.encode(self.tools.tns[rows], tns.model())
+        self.tools.encode(encoder, rows)
         model.encode_runs(encoder, self.symbols, self.order.runs[packet])
         return encoder.get_compressed()
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dsp import lsf as lsf_ops, weighting
+from ..dsp import lsf as lsf_ops
+from ..dsp import weighting
 from . import search
 
 RERANK_BINS = 128             # frequencies (bin centres over 0-8 kHz) at which candidates' envelopes are compared
@@ -81,9 +82,9 @@ class Stage:
     def encode(self, x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         return search.search(self.method, x, self.books, beam=self.beam, weights=weights)
 
-    def candidates(self, x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """What :meth:`encode` picks from, best first: (N, K, M) (``search.candidates``)."""
-        return search.candidates(self.method, x, self.books, beam=self.beam, weights=weights)
+    def candidates(self, x: np.ndarray, weights: np.ndarray | None = None, *, count: int) -> np.ndarray:
+        """The best ``count`` codes the search found, best first: (N, K, M) (``search.candidates``)."""
+        return search.candidates(self.method, x, self.books, count=count, beam=self.beam, weights=weights)
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
         return search.reconstruct(self.method, codes, self.books)
@@ -152,8 +153,8 @@ class EnvelopeCoder:
             target = packets[:, t]
             prediction = self.prediction(t, previous)
             stage = self.stage(t)
-            codes.append(self.closest(stage.candidates(target - prediction, self.weights(target + self.mean)),
-                                      stage, target, prediction))
+            found = stage.candidates(target - prediction, self.weights(target + self.mean), count=RERANK_CANDIDATES)
+            codes.append(self.closest(found, stage, target, prediction))
             previous = self.reconstruct(stage.decode(codes[-1]), prediction)
         return np.stack(codes, 1).reshape(-1, codes[0].shape[-1])[:frames]
 
@@ -169,7 +170,6 @@ class EnvelopeCoder:
         more CPU per minute). Comparing at 33 frequencies instead of
         RERANK_BINS lost all of it: formant peaks are narrow.
         """
-        candidates = candidates[:, :RERANK_CANDIDATES]
         n, k, m = candidates.shape
         if k == 1:
             return candidates[:, 0]

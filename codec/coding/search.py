@@ -182,13 +182,13 @@ def search(method: str, x: np.ndarray, books: list[np.ndarray], *, beam: int | N
     raise ValueError(f"unknown quantizer method {method!r}")
 
 
-def candidates(method: str, x: np.ndarray, books: list[np.ndarray], *, beam: int | None = None,
+def candidates(method: str, x: np.ndarray, books: list[np.ndarray], *, count: int, beam: int | None = None,
                weights: np.ndarray | None = None) -> np.ndarray:
-    """The codes :func:`search` picks from, best first: (N, K, M). A beam search's final beam (K its
-    width, at most the beam); one candidate (K = 1) for the searches that keep no beam."""
+    """The best ``count`` codes of :func:`search`'s final beam, best first: (N, K, M), K at most
+    ``count`` and the beam; one candidate (K = 1) for the searches that keep no beam."""
     beam = DEFAULT_BEAM.get(method, 1) if beam is None else beam
     if method == "avq" or (method in ("rvq", "scq") and beam > 1):
-        return beam_search(x, np.stack(books), beam, ordered=method != "avq", weights=weights, keep=beam)
+        return beam_search(x, np.stack(books), beam, ordered=method != "avq", weights=weights, keep=count)
     return search(method, x, books, beam=beam, weights=weights)[:, None]
 
 

@@ -96,7 +96,7 @@ def test_candidates_come_best_first_and_the_first_is_the_search(method):
     x = rng.normal(size=(50, 4)).astype(np.float32)
     weights = rng.uniform(0.5, 2.0, size=x.shape).astype(np.float32)
     beam = 1 if method == "pvq" else 6
-    candidates = search.candidates(method, x, books, beam=beam, weights=weights)
+    candidates = search.candidates(method, x, books, count=beam, beam=beam, weights=weights)
     assert candidates.shape == (50, beam, len(books))
     np.testing.assert_array_equal(candidates[:, 0], search.search(method, x, books, beam=beam, weights=weights))
     errors = np.stack([(weights * (x - search.reconstruct(method, candidates[:, k], books)) ** 2).sum(-1)

@@ -54,10 +54,11 @@ def codec():
 
 
 def test_muting_digital_silence_removes_the_echoes_of_speech_around_it(codec, monkeypatch):
+    from conftest import CLIPS
+
     from codec import audio
     from codec import decoder as decoder_module
     from codec.evaluation import metrics
-    from conftest import CLIPS
 
     gains = []
     for clip in CLIPS:
