@@ -4,7 +4,7 @@ Header (40 bytes, little-endian)::
 
     offset size  field
      0     4     magic b"VQCD"
-     4     1     format version (3)
+     4     1     format version (4)
      5     1     quantizer (0 rvq, 1 avq, 2 pvq, 3 scq)
      6     1     bitrate (0..5: 8, 9.6, 13.2, 16.4, 24.4, 32 kbit/s)
      7     1     frames per packet
@@ -39,7 +39,7 @@ from ..dsp.framing import num_frames
 from ..modes import BITRATES, mode, mode_index
 
 MAGIC = b"VQCD"
-VERSION = 3                   # 3: digital-silence flags; 2: noise filling shaped by the envelope, 1: flat
+VERSION = 4                   # 4: the Vorbis MDCT window; 3: digital-silence flags and TNS; 2: noise filling shaped by the envelope, 1: flat
 QUANTIZERS = ("rvq", "avq", "pvq", "scq")
 PACKET_CRC_BYTES = 4
 _HEADER = struct.Struct("<4sBBBB8sIQQ")

@@ -7,7 +7,7 @@ frame ``j`` (j = 0 .. frames - 1) owns one MDCT block and one LPC envelope:
     MDCT window   [-------------------------------- 640 --------------------------------)
     LPC window                           [------------ 480 ------------)
 
-The LPC analysis window (30 ms) is centred on the MDCT window (40 ms, sine),
+The LPC analysis window (30 ms) is centred on the MDCT window (40 ms, Vorbis),
 so each spectrum is shaped by the envelope measured where it lies. Windows
 start ``WINDOW_LEAD`` samples before their frame, so frame 0 already covers
 the first samples and overlap-add of frames ``j0 .. j1 - 1`` completes samples
@@ -21,7 +21,7 @@ import numpy as np
 
 SAMPLE_RATE = 16000
 FRAME = 320                        # 20 ms hop: one envelope and one MDCT block per frame
-MDCT_WINDOW = 2 * FRAME            # 40 ms sine window, 320 coefficients
+MDCT_WINDOW = 2 * FRAME            # 40 ms (Vorbis) window, 320 coefficients
 LPC_WINDOW = 480                   # 30 ms Hann window
 WINDOW_LEAD = 3 * FRAME // 2       # frame j's MDCT window starts this many samples before FRAME * j
 LPC_OFFSET = (MDCT_WINDOW - LPC_WINDOW) // 2   # 80: the LPC window inside the MDCT window

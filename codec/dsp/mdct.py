@@ -1,9 +1,18 @@
-"""MDCT with a sine window: 640-sample windows, 320 coefficients (25 Hz each) per 20 ms frame.
+"""MDCT with the Vorbis window: 640-sample windows, 320 coefficients (25 Hz each) per 20 ms frame.
 
 Frames are placed as ``codec.dsp.framing`` says (frame j windows samples
 ``[320 j - 480, 320 j + 160)``). Overlap-add of the windowed inverse
-transforms reconstructs the input exactly (time-domain aliasing cancellation; the sine window satisfies the
+transforms reconstructs the input exactly (time-domain aliasing cancellation; the window satisfies the
 Princen-Bradley condition w[n]^2 + w[n + N]^2 = 1).
+
+The window is Vorbis's, ``sin(pi/2 sin^2(pi (n + 1/2) / 2N))``, not the sine
+window: its far sidelobes fall much faster (less of a formant's or harmonic's
+energy leaks into the quiet bins around it, where it would cost bits and leave
+noise), and its energy sits nearer the frame's centre (the frame's noise spreads
+less into its neighbours, and the envelope, measured with a 30 ms window at the
+centre, fits what the block holds). On the development set it raised PESQ-WB at
+every rate (docs/design.md, window); KBD (alpha 4, AAC's) scored the same and
+flat-top windows with shorter sine overlaps helped male voices but cost female ones.
 
 The transform folds each windowed block to N samples and takes a DCT-IV
 through a complex FFT of N/2 points (numpy's pocketfft: the codec needs no
@@ -21,8 +30,9 @@ from .framing import FRAME, MDCT_WINDOW, WINDOW_LEAD, blocks, num_frames
 COEFFICIENTS = FRAME          # N = 320 coefficients per frame
 
 
-def sine_window(n: int = MDCT_WINDOW) -> np.ndarray:
-    return np.sin(np.pi * (np.arange(n) + 0.5) / n)
+def window(n: int = MDCT_WINDOW) -> np.ndarray:
+    """The Vorbis power-complementary window of ``n`` samples (both analysis and synthesis)."""
+    return np.sin(0.5 * np.pi * np.sin(np.pi * (np.arange(n) + 0.5) / n) ** 2)
 
 
 @functools.lru_cache(maxsize=4)
@@ -63,7 +73,7 @@ def mdct(windows: np.ndarray) -> np.ndarray:
     DCT-IV of (-c_r - d, a - b_r), _r meaning reversed.
     """
     n = windows.shape[-1] // 2
-    a, b, c, d = np.split(windows * sine_window(2 * n), 4, axis=-1)
+    a, b, c, d = np.split(windows * window(2 * n), 4, axis=-1)
     folded = np.concatenate([-c[..., ::-1] - d, a - b[..., ::-1]], axis=-1)
     return dct4(folded)
 
@@ -75,12 +85,12 @@ def imdct(coefficients: np.ndarray) -> np.ndarray:
     """
     n = coefficients.shape[-1]
     u1, u2 = np.split((2.0 / n) * dct4(coefficients), 2, axis=-1)
-    window = sine_window(2 * n)
+    taper = window(2 * n)
     out = np.empty((*coefficients.shape[:-1], 2 * n))
     # Each quarter written in place, windowed: no concatenated copy.
     for quarter, piece in enumerate((u2, -u2[..., ::-1], -u1[..., ::-1], -u1)):
         part = slice(quarter * n // 2, (quarter + 1) * n // 2)
-        np.multiply(piece, window[part], out=out[..., part])
+        np.multiply(piece, taper[part], out=out[..., part])
     return out
 
 

@@ -70,6 +70,7 @@ def test_tns_raises_pesq_on_the_bundled_speech(monkeypatch):
             m.setattr(encoder_module.tns, "analyze", lambda weighted: np.zeros(len(weighted), dtype=np.int32))
             off = pesq_wb(wav, codec.decode(codec.encode(wav, 16000, bitrate=13.2))[0])
         gains.append(on - off)
-    # Measured at 13.2 kbit/s on the six clips: +0.064 to +0.316, mean +0.136 (at 8 kbit/s -0.037 to
-    # +0.165, mean +0.062, where bits are scarcest).
-    assert min(gains) > 0.03 and np.mean(gains) > 0.09, gains
+    # Measured at 13.2 kbit/s on the six clips: +0.005 to +0.275, mean +0.105 (with the sine window of
+    # vqcodec 0.5: +0.064 to +0.316, mean +0.136; the Vorbis window keeps a block's noise nearer its centre,
+    # which leaves TNS less to do). Floors: no clip loses more than 0.02, mean +0.08.
+    assert min(gains) > -0.02 and np.mean(gains) > 0.08, gains

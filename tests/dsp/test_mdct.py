@@ -45,7 +45,24 @@ def test_tone_lands_in_its_bin():
 
 def test_fast_transform_equals_the_defining_matrix(rng):
     blocks = rng.normal(size=(7, 640))
-    np.testing.assert_allclose(mdct.mdct(blocks), (blocks * mdct.sine_window()) @ mdct._basis(320), atol=1e-9)
+    np.testing.assert_allclose(mdct.mdct(blocks), (blocks * mdct.window()) @ mdct._basis(320), atol=1e-9)
     coefficients = rng.normal(size=(7, 320))
     np.testing.assert_allclose(mdct.imdct(coefficients),
-                               (2 / 320) * (coefficients @ mdct._basis(320).T) * mdct.sine_window(), atol=1e-12)
+                               (2 / 320) * (coefficients @ mdct._basis(320).T) * mdct.window(), atol=1e-12)
+
+
+def test_window_keeps_a_tone_within_its_bins():
+    # Why the Vorbis window: of a steady tone between bin centres, the energy more than 8 bins (200 Hz)
+    # away is measured at -60 to -65 dB (the sine window: -43 to -47 dB); what leaks there costs bits.
+    t = np.arange(16000) / 16000
+    k = np.arange(320)
+    for f in (433.7, 1006.0, 2317.0, 5120.3):
+        energy = mdct.analyze(np.sin(2 * np.pi * f * t))[5:-5] ** 2
+        far = energy[:, np.abs(k + 0.5 - f / 25) > 8].sum() / energy.sum()
+        assert 10 * np.log10(far) < -57.0, f
+
+
+def test_window_is_power_complementary():
+    w = mdct.window()
+    np.testing.assert_allclose(w[:320] ** 2 + w[320:] ** 2, 1.0, atol=1e-12)
+    np.testing.assert_allclose(w, w[::-1], atol=1e-15)
