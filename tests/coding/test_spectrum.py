@@ -117,5 +117,32 @@ def test_spending_slack_keeps_each_packet_within_budget_and_codes_finer(speech):
     np.testing.assert_array_equal(again.noise, code.noise)
 
 
+def test_guided_search_finds_what_bisection_finds(rng):
+    # Any guess, however wrong, and any bracket: the smallest offset at which a monotone test holds.
+    answer = rng.integers(-20, 140, 500)
+    lo, hi = np.full(500, -30), np.full(500, 150)
+    for guess in (answer, answer + rng.integers(-3, 4, 500), rng.integers(-200, 300, 500)):
+        a, b = lo.copy(), hi.copy()
+        rate_control._search(lambda probe, which: probe[which] >= answer[which], a, b, np.arange(500), guess)
+        np.testing.assert_array_equal(a, answer)
+        np.testing.assert_array_equal(b, answer)
+
+
+def test_rate_loop_aimed_by_its_loudest_packets_equals_plain_bisection(speech, monkeypatch):
+    # The guided search changes how many probes a packet takes, not its gains: with every packet
+    # searched by bisection (all of them "calibration" packets) the code is the same, bit for bit.
+    spectra, shaping = _frames(speech)
+    model = SpectrumModel.initial()
+    starts = np.arange(0, len(spectra), 5)
+    for budget in (60.0, 150.0, 400.0):
+        budgets = np.full(len(spectra), budget)
+        guided = rate_control.rate_loop(spectra, shaping, budgets, starts, model)
+        with monkeypatch.context() as m:
+            m.setattr(rate_control, "CALIBRATION_PACKETS", len(starts))
+            plain = rate_control.rate_loop(spectra, shaping, budgets, starts, model)
+        np.testing.assert_array_equal(guided.gain, plain.gain)
+        np.testing.assert_array_equal(guided.q, plain.q)
+
+
 def test_packet_starts_restart_at_each_file():
     np.testing.assert_array_equal(rate_control.packet_starts([6, 3, 4], 4), [0, 4, 6, 9])
