@@ -2,7 +2,7 @@
 
 LSFs are (frames, 16) arrays in radians, ascending in (0, pi); LPC filters
 are (frames, 17) arrays [1, a1, ..., a16]. The conversions are vectorized over
-frames: roots are found on a grid, then refined by bisection and a secant step
+frames: roots are found on a grid, then refined by bisection and two secant steps
 (round trip below 1e-8 rad).
 """
 
@@ -16,7 +16,7 @@ from .framing import SAMPLE_RATE
 
 MIN_GAP = 2 * np.pi * 50.0 / SAMPLE_RATE   # 50 Hz between neighbouring LSFs
 _GRID = 512                    # root-search grid over (0, pi) before bisection (rows it cannot separate: exact roots)
-_BISECTIONS = 12               # then one secant step
+_BISECTIONS = 6                # then two secant steps
 
 
 # ------------------------------------------------------------------ LPC <-> LSF
@@ -81,15 +81,25 @@ def _unit_circle_roots(series: np.ndarray) -> np.ndarray:
             left = np.signbit(f_mid) != np.signbit(f_lo)
             hi, f_hi = np.where(left, mid, hi), np.where(left, f_mid, f_hi)
             lo, f_lo = np.where(left, lo, mid), np.where(left, f_lo, f_mid)
-        # The bracket is now ~1.5e-6 rad wide: the secant through its ends is exact to ~1e-12.
-        denom = f_hi - f_lo
-        safe = np.abs(denom) > 0
-        roots[good] = np.where(safe, lo - f_lo * (hi - lo) / np.where(safe, denom, 1.0), 0.5 * (lo + hi))
+        # The bracket is now ~1e-4 rad wide: a secant through its ends lands within ~1e-7 of the root,
+        # and a second secant, through that point and the bracket's end across the root, within ~1e-11.
+        x = _secant(lo, f_lo, hi, f_hi)
+        f_x = f(x)
+        left = np.signbit(f_x) != np.signbit(f_lo)
+        far, f_far = np.where(left, lo, hi), np.where(left, f_lo, f_hi)
+        roots[good] = _secant(x, f_x, far, f_far)
     for row in np.nonzero(~good)[0]:  # roots closer than the grid: solve exactly
         poly = np.polynomial.chebyshev.Chebyshev(series[row])
         x = np.clip(np.real(poly.roots()), -1.0, 1.0)
         roots[row] = np.sort(np.arccos(x))
     return roots
+
+
+def _secant(a: np.ndarray, f_a: np.ndarray, b: np.ndarray, f_b: np.ndarray) -> np.ndarray:
+    """Where the line through (a, f_a) and (b, f_b) crosses zero (their midpoint if it is flat)."""
+    denom = f_b - f_a
+    safe = np.abs(denom) > 0
+    return np.where(safe, a - f_a * (b - a) / np.where(safe, denom, 1.0), 0.5 * (a + b))
 
 
 def lpc_to_lsf(a: np.ndarray) -> np.ndarray:
