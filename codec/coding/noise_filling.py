@@ -33,18 +33,23 @@ def noise_index(y: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.sqrt(energy) / NOISE_STEP), 0, 2 ** NOISE_BITS - 1).astype(np.int64)
 
 
-def random_signs(frame_ids: np.ndarray, bins: int = 320) -> np.ndarray:
-    """+-1 per (frame, bin) from an integer hash of the absolute frame number.
+def random_signs(frame_ids: np.ndarray, bins: int = 320, *, first: int = 0) -> np.ndarray:
+    """+-1.0 per (frame, bin) for bins ``first .. bins - 1``, from an integer hash of the absolute frame number.
 
     A hash rather than a generator: the decoder's output must not depend on
     where a long file was cut into chunks.
     """
     h = (np.asarray(frame_ids, dtype=np.uint32)[:, None] * np.uint32(0x9E3779B1)
-         + np.arange(bins, dtype=np.uint32) * np.uint32(0x85EBCA77))
+         + np.arange(first, bins, dtype=np.uint32) * np.uint32(0x85EBCA77))
     h ^= h >> np.uint32(15)
     h *= np.uint32(0x2C1B3C6D)
     h ^= h >> np.uint32(12)
-    return np.where(h & np.uint32(1 << 20), 1.0, -1.0)
+    h >>= np.uint32(20)                # bit 20 decides the sign
+    h &= np.uint32(1)
+    signs = h.astype(np.float64)
+    signs *= 2.0
+    signs -= 1.0
+    return signs
 
 
 def profile(expected: np.ndarray) -> np.ndarray:
@@ -58,8 +63,8 @@ def fill(y: np.ndarray, q: np.ndarray, noise: np.ndarray, frame_ids: np.ndarray,
     zeros is level ``noise`` (times ``noise_gain``) and whose spectrum follows ``shape`` (``profile``)."""
     zeroed = q[:, NOISE_START:] == 0
     high = shape[:, NOISE_START:]
-    rms = np.sqrt(np.where(zeroed, high ** 2, 0.0).sum(-1) / np.maximum(zeroed.sum(-1), 1))
+    rms = np.sqrt((high * high * zeroed).sum(-1) / np.maximum(zeroed.sum(-1), 1))
     level = (noise * NOISE_STEP * noise_gain / np.maximum(rms, 1e-9))[:, None] * high
-    noise_values = level * random_signs(frame_ids, y.shape[1])[:, NOISE_START:]
-    y[:, NOISE_START:] = np.where(zeroed, noise_values, y[:, NOISE_START:])
+    level *= random_signs(frame_ids, y.shape[1], first=NOISE_START)
+    np.copyto(y[:, NOISE_START:], level, where=zeroed)
     return y

@@ -65,6 +65,7 @@ def test_silent_frames_code_nothing():
 def test_noise_signs_do_not_depend_on_chunking():
     whole = noise_filling.random_signs(np.arange(100))
     np.testing.assert_array_equal(whole[40:60], noise_filling.random_signs(np.arange(40, 60)))
+    np.testing.assert_array_equal(whole[:, 32:], noise_filling.random_signs(np.arange(100), first=32))
     assert abs(whole.mean()) < 0.02 and set(np.unique(whole)) == {-1.0, 1.0}
 
 
