@@ -24,7 +24,7 @@ the bitrate is constant and packet boundaries never need to be searched for::
 
 The range-coded stream holds, per packet, the per-frame side information
 (envelope codes, gain, level, noise level), the frames' digital-silence flags
-(``codec.coding.silence``) and then the spectra.
+(``codec.coding.silence``) and TNS filters (``codec.coding.tns``), and then the spectra.
 """
 
 from __future__ import annotations

@@ -111,8 +111,9 @@ def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, start
     capacity = np.add.reduceat(budgets, starts)
     offset = model.context_offset(shaping.shape)
 
-    def gains(packet_offset: np.ndarray) -> np.ndarray:
-        return np.maximum(np.clip(packet_offset[packet] + relative, 0, SILENT), finest)
+    def gains(packet_offset: np.ndarray, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """The gains of frames ``rows`` at their packets' offsets ``packet_offset`` (packets,)."""
+        return np.maximum(np.clip(packet_offset[packet[rows]] + relative[rows], 0, SILENT), finest[rows])
 
     # The search runs in float32 (twice as fast); the final coding, whose classes the decoder
     # must reproduce exactly, in float64.
@@ -121,7 +122,7 @@ def rate_loop(spectrum: np.ndarray, shaping: Shaping, budgets: np.ndarray, start
     def fits(packet_offset: np.ndarray, which: np.ndarray) -> np.ndarray:
         """Whether packets ``which`` (ascending) fit their budgets at offsets ``packet_offset[which]``."""
         rows = np.flatnonzero(np.isin(packet, which)) if len(which) < len(starts) else slice(None)
-        gain = np.maximum(np.clip(packet_offset[packet[rows]] + relative[rows], 0, SILENT), finest[rows])
+        gain = gains(packet_offset, rows)
         _, q, _, classes = _quantized(weighted32[rows], offset32[rows], gain, model, exact=False)
         first = np.concatenate([[0], np.cumsum(counts[which])[:-1]])
         return np.add.reduceat(_cost(q, classes, gain, model), first) <= capacity[which]

@@ -175,11 +175,16 @@ def search(method: str, x: np.ndarray, books: list[np.ndarray], *, beam: int | N
         return product(x, books, weights)
     if method == "vq":
         return nearest(x, books[0], weights)[:, None]
-    if method in ("rvq", "scq") and beam == 1:
-        return greedy_residual(x, books, weights)
-    if method in ("rvq", "scq", "avq"):
+    if _keeps_beam(method, beam):
         return beam_search(x, np.stack(books), beam, ordered=method != "avq", weights=weights)
+    if method in ("rvq", "scq"):
+        return greedy_residual(x, books, weights)
     raise ValueError(f"unknown quantizer method {method!r}")
+
+
+def _keeps_beam(method: str, beam: int) -> bool:
+    """Whether ``method``'s search is a beam search: avq always, rvq and scq with a beam above 1."""
+    return method == "avq" or (method in ("rvq", "scq") and beam > 1)
 
 
 def candidates(method: str, x: np.ndarray, books: list[np.ndarray], *, count: int, beam: int | None = None,
@@ -187,7 +192,7 @@ def candidates(method: str, x: np.ndarray, books: list[np.ndarray], *, count: in
     """The best ``count`` codes of :func:`search`'s final beam, best first: (N, K, M), K at most
     ``count`` and the beam; one candidate (K = 1) for the searches that keep no beam."""
     beam = DEFAULT_BEAM.get(method, 1) if beam is None else beam
-    if method == "avq" or (method in ("rvq", "scq") and beam > 1):
+    if _keeps_beam(method, beam):
         return beam_search(x, np.stack(books), beam, ordered=method != "avq", weights=weights, keep=count)
     return search(method, x, books, beam=beam, weights=weights)[:, None]
 

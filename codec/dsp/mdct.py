@@ -30,9 +30,13 @@ from .framing import FRAME, MDCT_WINDOW, WINDOW_LEAD, blocks, num_frames
 COEFFICIENTS = FRAME          # N = 320 coefficients per frame
 
 
+@functools.lru_cache(maxsize=4)
 def window(n: int = MDCT_WINDOW) -> np.ndarray:
-    """The Vorbis power-complementary window of ``n`` samples (both analysis and synthesis)."""
-    return np.sin(0.5 * np.pi * np.sin(np.pi * (np.arange(n) + 0.5) / n) ** 2)
+    """The Vorbis power-complementary window of ``n`` samples (both analysis and synthesis), computed
+    once per size (read-only: every transform shares it)."""
+    w = np.sin(0.5 * np.pi * np.sin(np.pi * (np.arange(n) + 0.5) / n) ** 2)
+    w.flags.writeable = False
+    return w
 
 
 @functools.lru_cache(maxsize=4)
