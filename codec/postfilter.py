@@ -91,13 +91,29 @@ def pitch(x: np.ndarray, blocks: int) -> tuple[np.ndarray, np.ndarray]:
     return 2 * (LAG_MIN // 2 + index), voicing
 
 
-def _comb_terms(x: np.ndarray, starts: np.ndarray, lag: np.ndarray, gain: np.ndarray, width: int) -> np.ndarray:
-    """g c(x) + g^2 c(c(x)) over ``width`` samples from each of ``starts`` (positions in ``x``),
-    per row lag and gain (rows,): (rows, width). Each tap copies whole rows of a sliding view."""
-    windows = np.lib.stride_tricks.sliding_window_view(x, width)
-    once = sum(t * windows[starts - lag + 1 - j] for j, t in enumerate(TAPS))
-    twice = sum(t * windows[starts - 2 * lag + 2 - j] for j, t in enumerate(_TAPS_TWICE))
-    return gain[:, None] * once + (gain ** 2)[:, None] * twice
+def _fir(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """f[k] = sum_j taps[j] x[k + len(taps) - 1 - j], k = 0 .. len(x) - len(taps): the comb's taps applied
+    once to the whole signal, so a block needs one copy per comb term instead of one per tap (summed in
+    the order a block's own sum would take, so the samples are the same)."""
+    n, width = len(x), len(taps)
+    out = taps[0] * x[width - 1:]
+    for j in range(1, width):
+        out += taps[j] * x[width - 1 - j:n - j]
+    return out
+
+
+def _comb_terms(once: np.ndarray, twice: np.ndarray, starts: np.ndarray, lag: np.ndarray, gain: np.ndarray,
+                width: int) -> np.ndarray:
+    """g c(x) + g^2 c(c(x)) over ``width`` samples from each of ``starts`` (positions in ``x``), per row
+    lag and gain (rows,): (rows, width). ``once`` and ``twice`` are ``_fir(x, TAPS)`` and
+    ``_fir(x, _TAPS_TWICE)``, whose index k holds the taps ending at x[k + 2] and x[k + 4]."""
+    # c(x)[n] = sum_j TAPS[j] x[n - T + 1 - j] = once[n - T - 1]; c(c(x))[n] = twice[n - 2 T - 2].
+    first = np.lib.stride_tricks.sliding_window_view(once, width)[starts - lag - 1]     # copies
+    second = np.lib.stride_tricks.sliding_window_view(twice, width)[starts - 2 * lag - 2]
+    first *= gain[:, None]
+    second *= (gain ** 2)[:, None]
+    first += second
+    return first
 
 
 class PitchPostfilter:
@@ -130,11 +146,18 @@ class PitchPostfilter:
         # about half of speech) would come out as (x + 0) / (1 + 0 + 0), itself.
         on = np.flatnonzero((gain > 0) | (previous_gain > 0))
         starts = HISTORY + FRAME * on                                         # block starts in x
-        new = _comb_terms(x, starts, lag[on], gain[on], FRAME)
-        old = _comb_terms(x, starts, previous_lag[on], previous_gain[on], CROSSFADE)
+        once, twice = _fir(x, TAPS), _fir(x, _TAPS_TWICE)
+        new = _comb_terms(once, twice, starts, lag[on], gain[on], FRAME)
+        old = _comb_terms(once, twice, starts, previous_lag[on], previous_gain[on], CROSSFADE)
         new[:, :CROSSFADE] += (1 - _FADE[:CROSSFADE]) * (old - new[:, :CROSSFADE])   # fade in from the old filter
-        faded = gain[on, None] * _FADE + previous_gain[on, None] * (1 - _FADE)
-        out[on] = (out[on] + new) / (1 + faded + faded * faded)
+        # The filter's gain fades from the previous block's over CROSSFADE samples, then stays.
+        fade = _FADE[:CROSSFADE]
+        faded = gain[on, None] * fade + previous_gain[on, None] * (1 - fade)
+        flat = gain[on, None] * _FADE[-1] + previous_gain[on, None] * (1 - _FADE[-1])
+        new += out[on]
+        new[:, :CROSSFADE] /= 1 + faded + faded * faded
+        new[:, CROSSFADE:] /= 1 + flat + flat * flat
+        out[on] = new
         self.history = x[-HISTORY:]
         self.lag, self.gain = int(lag[-1]), float(gain[-1])
         return out.ravel().astype(samples.dtype, copy=False)

@@ -93,58 +93,58 @@ def beam_search(x: np.ndarray, entries: np.ndarray, beam: int, *, ordered: bool,
     flat = entries.reshape(m_books * k_size, d)
     w = weights[:, None, :] if weights is not None else None
     flat_sq = (flat * flat).sum(-1) if weights is None else (weights @ (flat * flat).T)[:, None, :]
-    book_of = np.repeat(np.arange(m_books), k_size)
     # Positional keys identify a tuple regardless of the order it was built in (int64 wraps: a hash).
     key_weights = np.cumprod([1] + [k_size + 1] * (m_books - 1)).astype(np.int64)
     rows = np.arange(n)[:, None]
 
     residual = x[:, None, :]                                   # (N, B, D)
     error = _norm(residual, w)                                 # (N, B)
-    chosen = np.full((n, 1, m_books), -1, dtype=np.int64)
+    chosen = np.full((n, 1, m_books), -1, dtype=np.int64)      # (N, B, M), -1: codebook not used yet
+    keys = np.zeros((n, 1), dtype=np.int64)                    # (N, B), each beam's tuple key
     for step in range(m_books):
         n_beams = residual.shape[1]
         weighted = residual if w is None else w * residual
         if ordered:
             cand = slice(step * k_size, (step + 1) * k_size)
-            dist = error[..., None] - 2.0 * (weighted @ flat[cand].T) + flat_sq[..., cand]
-            width = k_size
+            dist = flat_sq[..., cand] - 2.0 * (weighted.reshape(-1, d) @ flat[cand].T).reshape(n, n_beams, -1)
+            open_books = np.full((n, n_beams, 1), step)
         else:
-            # Codebooks a beam has used are out of reach: their distances become infinite.
-            dist = flat_sq - 2.0 * (weighted @ flat.T) + error[..., None]
-            used = np.where(chosen >= 0, np.inf, 0.0)[..., None]        # (N, B, M, 1)
-            dist = (dist.reshape(n, n_beams, m_books, k_size) + used).reshape(n, n_beams, -1)
-            width = m_books * k_size
-        dist = dist.reshape(n, -1)
+            dist = flat_sq - 2.0 * (weighted.reshape(-1, d) @ flat.T).reshape(n, n_beams, -1)
+            # Only the codebooks a beam has not used enter the selection: as many for every beam,
+            # so a boolean mask leaves (N, B, S, K), S = M - step, in order.
+            unused = chosen < 0
+            dist = dist.reshape(n, n_beams, m_books, k_size)[unused]
+            open_books = np.nonzero(unused)[2].reshape(n, n_beams, -1)          # (N, B, S), ascending
+        per_beam = open_books.shape[-1] * k_size
+        dist = (dist.reshape(n, n_beams, per_beam) + error[..., None]).reshape(n, -1)
         # A tuple of step + 1 codewords has at most step + 1 parents, so this many candidates
         # always hold `beam` distinct tuples when that many exist.
-        reachable = n_beams * k_size * (1 if ordered else m_books - step)
-        pool = min(reachable, beam if ordered else beam * (step + 1))
+        pool = min(dist.shape[1], beam if ordered else beam * (step + 1))
         # Plain fancy indexing with ``rows`` throughout: np.take_along_axis builds index grids on
         # every call, which cost more than the search itself on a chunk's few hundred vectors.
         cand_idx = _smallest(dist, pool)
         cand_err = dist[rows, cand_idx]
-        parent = cand_idx // width
-        codeword = cand_idx % width + (step * k_size if ordered else 0)
-        new_chosen = chosen[rows, parent]                                   # a copy: (N, pool, M)
-        new_chosen[rows, np.arange(pool), book_of[codeword]] = codeword % k_size
+        parent, within = cand_idx // per_beam, cand_idx % per_beam
+        book = open_books[rows, parent, within // k_size]
+        entry = within % k_size
+        cand_keys = keys[rows, parent] + (entry + 1) * key_weights[book]
         if not ordered and step > 0 and pool > beam:
             # Candidates come sorted by error; a stable sort by key puts copies of a tuple
             # next to each other with the best-ranked copy first.
-            keys = ((new_chosen + 1) * key_weights).sum(-1)
-            order = np.argsort(keys, axis=1, kind="stable")
-            sorted_keys = keys[rows, order]
+            order = np.argsort(cand_keys, axis=1, kind="stable")
+            sorted_keys = cand_keys[rows, order]
             repeat = np.zeros_like(sorted_keys, dtype=bool)
             repeat[:, 1:] = sorted_keys[:, 1:] == sorted_keys[:, :-1]
             duplicate = np.zeros_like(repeat)
             duplicate[rows, order] = repeat
-            cand_err = np.where(duplicate, np.inf, cand_err)
-            kept = _smallest(cand_err, min(beam, pool))
-            parent, codeword, new_chosen = parent[rows, kept], codeword[rows, kept], new_chosen[rows, kept]
-        elif pool > beam:
-            parent, codeword, new_chosen = parent[:, :beam], codeword[:, :beam], new_chosen[:, :beam]
-        residual = residual[rows, parent] - flat[codeword]
+            kept = _smallest(np.where(duplicate, np.inf, cand_err), min(beam, pool))
+            parent, book, entry, keys = parent[rows, kept], book[rows, kept], entry[rows, kept], cand_keys[rows, kept]
+        else:
+            parent, book, entry, keys = parent[:, :beam], book[:, :beam], entry[:, :beam], cand_keys[:, :beam]
+        chosen = chosen[rows, parent]                                        # a copy: (N, B', M)
+        chosen[rows, np.arange(chosen.shape[1]), book] = entry
+        residual = residual[rows, parent] - flat[book * k_size + entry]
         error = _norm(residual, w)
-        chosen = new_chosen
     if keep is not None:
         return chosen[rows, _smallest(error, min(keep, error.shape[1]))]
     return chosen[np.arange(n), error.argmin(1)]
