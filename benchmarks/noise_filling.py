@@ -27,12 +27,21 @@ from common import add_output_argument, dev_clips, markdown_table, sweep_decodin
 
 
 def decode_with(codec, data: bytes, bitrate: float, setting: tuple[float, float]):
-    """Decoded samples with noise-fill profile power and gain ``setting`` at ``bitrate``."""
+    """Decoded samples with noise-fill profile power and gain ``setting`` at ``bitrate``.
+
+    The encoder computes each packet's noise-band corrections against the shipped profile: a
+    gain setting is exact (the corrections do not depend on the gain), another power is the
+    decoder's change alone, with corrections made for the shipped power."""
     power, gain = setting
-    # This worker process only: another profile power, and the mode table with another gain.
+    shipped = noise_filling.PROFILE_POWER, modes.MODES
+    # This worker process only, for this decoding only: another profile power, and the mode table
+    # with another gain (restored, so the next encoding is the shipped encoder's).
     noise_filling.PROFILE_POWER = power
     modes.MODES = tuple(dataclasses.replace(m, noise_gain=gain) if m.kbps == bitrate else m for m in modes.MODES)
-    return codec.decode(data)[0]
+    try:
+        return codec.decode(data)[0]
+    finally:
+        noise_filling.PROFILE_POWER, modes.MODES = shipped
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import constriction
 import numpy as np
 
-from .coding import bitstream, side_info, silence, spectrum, tns
+from .coding import bitstream, noise_filling, side_info, silence, spectrum, tns
 from .coding.bitstream import Header, PacketLayout
 from .coding.entropy import SpectrumModel
 from .coding.envelope import EnvelopeCoder
@@ -99,6 +99,7 @@ class Decoder:
         side_models = side_info.models(self.fields)
         side = [np.zeros(frames, dtype=np.int64) for _ in side_models]
         tools = ToolSymbols.zeros(frames)   # a packet that fails mutes nothing and has no TNS filters
+        bands = np.full((frames, len(noise_filling.NOISE_BANDS) - 1), noise_filling.BAND_ZERO)   # nor corrections
         good = np.zeros(frames, dtype=bool)
         decoders: list = [None] * len(counts)
         lost = corrupt = 0
@@ -113,11 +114,13 @@ class Decoder:
                 for values, uniform in zip(side, side_models):
                     values[rows] = decoders[p].decode(uniform, n)
                 tools.decode(decoders[p], rows)
+                bands[rows] = decoders[p].decode(side_info.band_model(), bands.shape[1])
                 good[rows] = True
             except (AssertionError, ValueError, TypeError, RuntimeError):   # TypeError: no words (CRC failed)
                 decoders[p], corrupt = None, corrupt + 1
                 for values in (*side, tools.silence, tools.tns):
                     values[rows] = 0
+                bands[rows] = noise_filling.BAND_ZERO
         fields = side_info.split(side, self.fields)
         codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
         lsf = self.envelope.decode(codes)
@@ -150,7 +153,7 @@ class Decoder:
         frame_ids = np.arange(start, stop)
         spectra = spectrum.dequantize(q, gain, noise, shaping.weights, frame_ids,
                                       self.model.expected_magnitude(level, None, offset=offset),
-                                      noise_gain=mode(self.header.bitrate).noise_gain)
+                                      noise_gain=mode(self.header.bitrate).noise_gain, bands=bands)
         spectra = tns.restore(spectra, shaping.weights, tools.tns)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
         return silence.mute(self.postfilter(self.overlap_add(spectra)),

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import constriction
 import numpy as np
 
-from .coding import bitstream, rate_control, side_info, silence, spectrum, tns
+from .coding import bitstream, noise_filling, rate_control, side_info, silence, spectrum, tns
 from .coding.bitstream import Header
 from .coding.entropy import CodingOrder, SpectrumModel
 from .coding.envelope import EnvelopeCoder
 from .dsp import framing, lpc, mdct
+from .modes import mode
 from .threads import single_threaded
 
 CHUNK_FRAMES = 3000               # 60 s of audio per chunk (rounded down to whole packets): the envelope
@@ -102,18 +103,34 @@ def encode_chunk(x: np.ndarray, start: int, stop: int, header: Header, envelope:
     budgets = rate_control.frame_budgets(stop - start, pf, header.bitrate, fields, tools.bits())
     code = rate_control.rate_loop(spectra, shaping, budgets, starts, model)
     rate_control.spend_slack(code, spectra, shaping, budgets, starts, model)
+    noise_gain = mode(header.bitrate).noise_gain
+    bands = noise_bands(code, spectra, shaping, starts, model, noise_gain)
     sizes = bitstream.packet_sizes(stop - start, pf, header.bitrate)
-    packing = _Packing.of(codes, code, tools, pf, len(sizes), fields, model)
+    packing = _Packing.of(codes, code, tools, bands, pf, len(sizes), fields, model)
     packets = []
     for p, size in enumerate(sizes):
         rows = slice(p * pf, min(stop - start, (p + 1) * pf))
         words = packing.words(p, rows, model)
         while len(words) > bitstream.payload_words(size):   # the estimate was optimistic: this packet coarser
             rate_control.recode_coarser(code, rows, spectra, shaping, model)
-            words = _Packing.of(codes[rows], code.rows(rows), tools.rows(rows), pf, 1, fields, model).words(
+            again = code.rows(rows)
+            bands_again = noise_bands(again, spectra[rows], shaping.rows(rows), np.zeros(1, dtype=np.int64),
+                                      model, noise_gain)
+            words = _Packing.of(codes[rows], again, tools.rows(rows), bands_again, pf, 1, fields, model).words(
                 0, slice(None), model)
         packets.append(bitstream.seal_packet(words, size, start // pf + p, header.crc))
     return b"".join(packets)
+
+
+def noise_bands(code: rate_control.FrameCode, spectra: np.ndarray, shaping: spectrum.Shaping, starts: np.ndarray,
+                model: SpectrumModel, noise_gain: float) -> np.ndarray:
+    """The packets' noise-band corrections (packets, bands) (``noise_filling.band_levels``), from the coded
+    frames and the spectra they code; the profile is the decoder's (``spectrum.dequantize``)."""
+    y = spectra * shaping.weights / spectrum.gain_value(code.gain)[:, None]
+    y[code.gain == spectrum.SILENT] = 0.0
+    profile = noise_filling.profile(model.expected_magnitude(code.level, None,
+                                                             offset=model.context_offset(shaping.shape)))
+    return noise_filling.band_levels(y, code.q, code.noise, profile, starts, noise_gain=noise_gain)
 
 
 @dataclass
@@ -124,25 +141,27 @@ class _Packing:
 
     side: list
     tools: ToolSymbols
+    bands: np.ndarray        # (packets, bands): noise-band corrections
     order: CodingOrder
     symbols: np.ndarray
 
     @classmethod
-    def of(cls, codes: np.ndarray, code: rate_control.FrameCode, tools: ToolSymbols, packet_frames: int,
-           count: int, fields: tuple[int, ...], model: SpectrumModel) -> _Packing:
+    def of(cls, codes: np.ndarray, code: rate_control.FrameCode, tools: ToolSymbols, bands: np.ndarray,
+           packet_frames: int, count: int, fields: tuple[int, ...], model: SpectrumModel) -> _Packing:
         coded = code.gain != spectrum.SILENT
         order = model.coding_order(code.classes[coded], (np.arange(len(code.gain)) // packet_frames)[coded],
                                    count=count)
         side = side_info.combine(np.column_stack([codes, code.gain, code.level, code.noise]), fields)
-        return cls(side, tools, order, order.symbols(code.q[coded], model.max_symbol))
+        return cls(side, tools, bands, order, order.symbols(code.q[coded], model.max_symbol))
 
     def words(self, packet: int, rows: slice, model: SpectrumModel) -> np.ndarray:
         """Range-coder words of packet ``packet`` (frames ``rows``): its side information, its silence
-        flags and TNS filters, then its spectra."""
+        flags and TNS filters, its noise-band corrections, then its spectra."""
         encoder = constriction.stream.queue.RangeEncoder()
         for values, uniform in self.side:
             encoder.encode(values[rows], uniform)
         self.tools.encode(encoder, rows)
+        encoder.encode(self.bands[packet].astype(np.int32), side_info.band_model())
         model.encode_runs(encoder, self.symbols, self.order.runs[packet])
         return encoder.get_compressed()
 

@@ -46,7 +46,7 @@ def test_golden_source_encodes_to_the_same_bytes(codec, name):
     assert hashlib.sha256(data).hexdigest() == e["stream_sha256"]
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 255])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 255])
 def test_other_format_versions_name_both_versions(codec, version):
     data = bytearray((GOLDEN / "arctic_avq_8.vqc").read_bytes())
     data[4] = version

@@ -16,7 +16,7 @@ import sys
 from .. import __version__
 # Literals, not imports: importing the bitstream and model modules would load numpy for --help
 # (tests/cli/test_cli.py checks them against codec.coding.bitstream.VERSION and codec.model.MODEL_FORMAT).
-STREAM_FORMAT, MODEL_FORMAT = 4, 3
+STREAM_FORMAT, MODEL_FORMAT = 5, 3
 from . import coding, evaluation, training
 from ..threads import single_threaded_environment
 from .common import CommandError, interrupt_on_sigterm

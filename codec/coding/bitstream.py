@@ -39,7 +39,7 @@ from ..dsp.framing import num_frames
 from ..modes import BITRATES, mode, mode_index
 
 MAGIC = b"VQCD"
-VERSION = 4                   # 4: the Vorbis MDCT window; 3: digital-silence flags and TNS; 2: noise filling shaped by the envelope, 1: flat
+VERSION = 5                   # 5: per-packet noise-band corrections; 4: the Vorbis MDCT window; 3: digital-silence flags and TNS; 2: noise filling shaped by the envelope, 1: flat
 QUANTIZERS = ("rvq", "avq", "pvq", "scq")
 PACKET_CRC_BYTES = 4
 _HEADER = struct.Struct("<4sBBBB8sIQQ")

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import bitstream
 from .noise_filling import noise_index
-from .side_info import side_bits
+from .side_info import packet_bits, side_bits
 from .spectrum import GAIN_STEP, ROUNDING, SILENT, Shaping, gain_value, level_index, quantize
 
 # Bits per packet kept for the range coder's termination and table rounding. 24 was safe but wasted
@@ -35,13 +35,15 @@ CALIBRATION_PACKETS = 4      # packets the rate loop searches first, to aim its 
 
 def frame_budgets(frames: int, packet_frames: int, bitrate: float, field_sizes: tuple[int, ...],
                   tool_bits: np.ndarray) -> np.ndarray:
-    """Bits each frame's spectrum may use: its packet's range-coder capacity, less a margin, shared
-    equally by the packet's frames, less the frame's side information (alphabet sizes ``field_sizes``)
-    and its tool symbols (``tool_bits``, (frames,): ``codec.encoder.ToolSymbols.bits``)."""
+    """Bits each frame's spectrum may use: its packet's range-coder capacity, less a margin and the
+    packet's noise-band corrections, shared equally by the packet's frames, less the frame's side
+    information (alphabet sizes ``field_sizes``) and its tool symbols (``tool_bits``, (frames,):
+    ``codec.encoder.ToolSymbols.bits``)."""
     side = side_bits(field_sizes)
     counts = bitstream.packet_frame_counts(frames, packet_frames)
     sizes = bitstream.packet_sizes(frames, packet_frames, bitrate)
-    return np.concatenate([np.full(n, (32 * bitstream.payload_words(size) - RANGE_CODER_MARGIN) / n - side)
+    spare = RANGE_CODER_MARGIN + packet_bits()     # what a packet spends on no frame in particular
+    return np.concatenate([np.full(n, (32 * bitstream.payload_words(size) - spare) / n - side)
                            for size, n in zip(sizes, counts)]) - tool_bits
 
 

@@ -10,6 +10,10 @@ Per frame, before any spectrum, a packet carries (in this order)::
 Each field is uniform over its alphabet (exactly log2(size) bits); consecutive
 fields are merged into mixed-radix symbols so a packet needs one or two range
 coder calls instead of one per field.
+
+Per packet, after its frames' side information and tool symbols, come its
+noise-band corrections (``codec.coding.noise_filling.band_levels``): one
+BAND_BITS symbol per noise band, uniform too (``band_model``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import functools
 import constriction
 import numpy as np
 
-from .noise_filling import NOISE_BITS
+from .noise_filling import BAND_BITS, NOISE_BANDS, NOISE_BITS
 from .spectrum import GAIN_BITS, LEVEL_BITS
 
 UNIFORM_LIMIT = 1 << 24   # largest alphabet of constriction's Uniform model
@@ -42,6 +46,16 @@ def _field_groups(sizes: tuple[int, ...]) -> list[list[int]]:
 def _uniform(size: int):
     """constriction's uniform model over ``size`` symbols, built once."""
     return constriction.stream.model.Uniform(size)
+
+
+def band_model():
+    """The uniform model of a packet's noise-band corrections."""
+    return _uniform(2 ** BAND_BITS)
+
+
+def packet_bits() -> int:
+    """Bits a packet spends on its noise-band corrections."""
+    return BAND_BITS * (len(NOISE_BANDS) - 1)
 
 
 def field_sizes(codebook_sizes) -> tuple[int, ...]:

@@ -93,10 +93,12 @@ def level_value(index: np.ndarray) -> np.ndarray:
 
 
 def dequantize(q: np.ndarray, gain: np.ndarray, noise: np.ndarray, weights: np.ndarray,
-               frame_ids: np.ndarray, expected: np.ndarray, *, noise_gain: float = 1.0) -> np.ndarray:
-    """Decoded MDCT spectrum: integers, side information, weights and the entropy model's expected
-    magnitudes (the noise filling's shape) -> (frames, N)."""
+               frame_ids: np.ndarray, expected: np.ndarray, *, noise_gain: float = 1.0,
+               bands: np.ndarray | None = None) -> np.ndarray:
+    """Decoded MDCT spectrum: integers, side information, weights, the entropy model's expected
+    magnitudes (the noise filling's shape) and the noise-band corrections (frames, bands) -> (frames, N)."""
     q = np.where((gain == SILENT)[:, None], 0, q)
     y = q - SHRINK * np.sign(q)
-    y = noise_filling.fill(y, q, noise, frame_ids, noise_filling.profile(expected), noise_gain=noise_gain)
+    y = noise_filling.fill(y, q, noise, frame_ids, noise_filling.profile(expected), noise_gain=noise_gain,
+                           bands=bands)
     return y * (gain_value(gain)[:, None] / weights)

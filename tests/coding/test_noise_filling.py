@@ -50,3 +50,50 @@ def test_shaped_filling_beats_the_flat_level_on_real_speech(codec, monkeypatch):
                 scores[power] = procedure.score(x, codec.decode(data)[0])["pesq"]
         gains.append(scores[noise_filling.PROFILE_POWER] - scores[0.0])
     assert min(gains) > 0.12 and np.mean(gains) > 0.2
+
+
+def test_band_levels_match_each_bands_noise_to_what_its_zeros_held():
+    """Per packet and noise band, the corrected noise energy is noise_gain^2 times the zeroed coefficients'
+    energy, within half a correction step, wherever the correction is not at the end of its range."""
+    rng = np.random.default_rng(1)
+    frames, starts, gain = 12, np.array([0, 5]), 0.4
+    y = rng.laplace(size=(frames, 320)) * np.linspace(1.0, 0.05, 320)       # loud low band, quiet top
+    q = np.trunc(y).astype(np.int64)                                        # most of the top band zeroed
+    noise = noise_filling.noise_index(y, q)
+    shape = noise_filling.profile(np.full((frames, 320), 0.2))              # a flat guess: wrong in every band
+    bands = noise_filling.band_levels(y, q, noise, shape, starts, noise_gain=gain)
+    assert bands.shape == (2, len(noise_filling.NOISE_BANDS) - 1)
+    packet = np.repeat(np.arange(2), np.diff(np.append(starts, frames)))
+    out = noise_filling.fill(np.zeros((frames, 320)), q, noise, np.arange(frames), shape, noise_gain=gain,
+                             bands=bands[packet])
+    for b, (lo, hi) in enumerate(zip(noise_filling.NOISE_BANDS[:-1], noise_filling.NOISE_BANDS[1:])):
+        zeroed = q[:, lo:hi] == 0
+        for p in range(2):
+            rows = packet == p
+            filled = (out[rows, lo:hi] ** 2 * zeroed[rows]).sum()
+            held = gain ** 2 * (y[rows, lo:hi] ** 2 * zeroed[rows]).sum()
+            if 0 < bands[p, b] < 2 ** noise_filling.BAND_BITS - 1:
+                assert abs(10 * np.log10(filled / held)) <= noise_filling.BAND_STEP_DB / 2 + 1e-9
+    assert bands[0, -1] < noise_filling.BAND_ZERO      # the flat guess over-fills the quiet top band
+    # Neutral corrections change nothing.
+    plain = noise_filling.fill(np.zeros((frames, 320)), q, noise, np.arange(frames), shape, noise_gain=gain)
+    neutral = noise_filling.fill(np.zeros((frames, 320)), q, noise, np.arange(frames), shape, noise_gain=gain,
+                                 bands=np.full((frames, 4), noise_filling.BAND_ZERO))
+    np.testing.assert_array_equal(plain, neutral)
+
+
+def test_band_corrections_raise_pesq_on_real_speech(codec, monkeypatch):
+    """The same streams decoded with and without their noise-band corrections, on the six test clips:
+    measured PESQ-WB +0.010 to +0.054 per clip at 8 kbit/s (mean +0.034) and +0.008 to +0.036 at 13.2
+    (mean +0.019); the floors leave about a third of that for machine differences."""
+    for bitrate, mean_floor in ((8.0, 0.022), (13.2, 0.012)):
+        gains = []
+        for clip in CLIPS:
+            x = procedure.prepared(clip)
+            data = codec.encode(x, 16000, bitrate=bitrate, quantizer="avq")
+            with_corrections = procedure.score(x, codec.decode(data)[0])["pesq"]
+            with monkeypatch.context() as m:
+                m.setattr(noise_filling, "band_factors", lambda bands: np.ones(np.shape(bands)))
+                without = procedure.score(x, codec.decode(data)[0])["pesq"]
+            gains.append(with_corrections - without)
+        assert min(gains) > 0.0 and np.mean(gains) > mean_floor, (bitrate, gains)
