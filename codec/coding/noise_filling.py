@@ -115,7 +115,9 @@ def fill(y: np.ndarray, q: np.ndarray, noise: np.ndarray, frame_ids: np.ndarray,
     each noise band scaled by its correction ``bands`` (frames, bands) of indices, when given."""
     level, zeroed = _levels(q, noise, shape, noise_gain)
     if bands is not None:
-        level *= np.repeat(band_factors(bands), np.diff(NOISE_BANDS), axis=1)
+        factors = band_factors(bands)
+        for b, (lo, hi) in enumerate(zip(NOISE_BANDS[:-1], NOISE_BANDS[1:])):
+            level[:, lo - NOISE_START:hi - NOISE_START] *= factors[:, b:b + 1]
     level *= random_signs(frame_ids, y.shape[1], first=NOISE_START)
     np.copyto(y[:, NOISE_START:], level, where=zeroed)
     return y

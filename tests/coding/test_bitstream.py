@@ -35,7 +35,7 @@ def test_header_checksum_catches_every_single_bit_flip():
                 Header.unpack(bytes(flipped))
 
 
-@pytest.mark.parametrize("bitrate, frame_bits", zip(bitstream.BITRATES, (160, 192, 264, 328, 488, 640)))
+@pytest.mark.parametrize("bitrate, frame_bits", list(zip(bitstream.BITRATES, (160, 192, 264, 328, 488, 640))))
 def test_packets_carry_exactly_the_nominal_bitrate(bitrate, frame_bits):
     sizes = bitstream.packet_sizes(103, 4, bitrate)
     assert len(sizes) == 26 and sizes[-1] == 3 * frame_bits // 8
