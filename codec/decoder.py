@@ -114,7 +114,8 @@ class Decoder:
                 for values, uniform in zip(side, side_models):
                     values[rows] = decoders[p].decode(uniform, n)
                 tools.decode(decoders[p], rows)
-                bands[rows] = decoders[p].decode(side_info.band_model(), bands.shape[1])
+                if noise_filling.has_bands(pf):
+                    bands[rows] = decoders[p].decode(side_info.band_model(), bands.shape[1])
                 good[rows] = True
             except (AssertionError, ValueError, TypeError, RuntimeError):   # TypeError: no words (CRC failed)
                 decoders[p], corrupt = None, corrupt + 1

@@ -104,7 +104,7 @@ def encode_chunk(x: np.ndarray, start: int, stop: int, header: Header, envelope:
     code = rate_control.rate_loop(spectra, shaping, budgets, starts, model)
     rate_control.spend_slack(code, spectra, shaping, budgets, starts, model)
     noise_gain = mode(header.bitrate).noise_gain
-    bands = noise_bands(code, spectra, shaping, starts, model, noise_gain)
+    bands = noise_bands(code, spectra, shaping, starts, model, noise_gain) if noise_filling.has_bands(pf) else None
     sizes = bitstream.packet_sizes(stop - start, pf, header.bitrate)
     packing = _Packing.of(codes, code, tools, bands, pf, len(sizes), fields, model)
     packets = []
@@ -114,8 +114,8 @@ def encode_chunk(x: np.ndarray, start: int, stop: int, header: Header, envelope:
         while len(words) > bitstream.payload_words(size):   # the estimate was optimistic: this packet coarser
             rate_control.recode_coarser(code, rows, spectra, shaping, model)
             again = code.rows(rows)
-            bands_again = noise_bands(again, spectra[rows], shaping.rows(rows), np.zeros(1, dtype=np.int64),
-                                      model, noise_gain)
+            bands_again = None if bands is None else noise_bands(again, spectra[rows], shaping.rows(rows),
+                                                                 np.zeros(1, dtype=np.int64), model, noise_gain)
             words = _Packing.of(codes[rows], again, tools.rows(rows), bands_again, pf, 1, fields, model).words(
                 0, slice(None), model)
         packets.append(bitstream.seal_packet(words, size, start // pf + p, header.crc))
@@ -141,12 +141,12 @@ class _Packing:
 
     side: list
     tools: ToolSymbols
-    bands: np.ndarray        # (packets, bands): noise-band corrections
+    bands: np.ndarray | None     # (packets, bands): noise-band corrections (None: the stream's packets have none)
     order: CodingOrder
     symbols: np.ndarray
 
     @classmethod
-    def of(cls, codes: np.ndarray, code: rate_control.FrameCode, tools: ToolSymbols, bands: np.ndarray,
+    def of(cls, codes: np.ndarray, code: rate_control.FrameCode, tools: ToolSymbols, bands: np.ndarray | None,
            packet_frames: int, count: int, fields: tuple[int, ...], model: SpectrumModel) -> _Packing:
         coded = code.gain != spectrum.SILENT
         order = model.coding_order(code.classes[coded], (np.arange(len(code.gain)) // packet_frames)[coded],
@@ -161,7 +161,8 @@ class _Packing:
         for values, uniform in self.side:
             encoder.encode(values[rows], uniform)
         self.tools.encode(encoder, rows)
-        encoder.encode(self.bands[packet].astype(np.int32), side_info.band_model())
+        if self.bands is not None:
+            encoder.encode(self.bands[packet].astype(np.int32), side_info.band_model())
         model.encode_runs(encoder, self.symbols, self.order.runs[packet])
         return encoder.get_compressed()
 

@@ -39,6 +39,9 @@ NOISE_BANDS = (32, 80, 160, 240, 320)
 BAND_BITS = 4
 BAND_STEP_DB = 1.5
 BAND_ZERO = 10
+# Packets of fewer frames carry no corrections: with 1-frame packets their 16 bits were a tenth of an 8 kbit/s
+# frame, and PESQ-WB fell by 0.35-0.55 on sentence clips; with 4-frame packets (4 bits a frame) they gain.
+BAND_MIN_FRAMES = 4
 
 
 def noise_index(y: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -84,6 +87,11 @@ def _levels(q: np.ndarray, noise: np.ndarray, shape: np.ndarray, noise_gain: flo
 def _band_sums(values: np.ndarray) -> np.ndarray:
     """Sums over each noise band of (frames, N - NOISE_START) values: (frames, bands)."""
     return np.add.reduceat(values, np.subtract(NOISE_BANDS[:-1], NOISE_START), axis=1)
+
+
+def has_bands(packet_frames: int) -> bool:
+    """Whether packets of ``packet_frames`` frames (the header's length) carry noise-band corrections."""
+    return packet_frames >= BAND_MIN_FRAMES
 
 
 def band_factors(bands: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ def frame_budgets(frames: int, packet_frames: int, bitrate: float, field_sizes: 
     side = side_bits(field_sizes)
     counts = bitstream.packet_frame_counts(frames, packet_frames)
     sizes = bitstream.packet_sizes(frames, packet_frames, bitrate)
-    spare = RANGE_CODER_MARGIN + packet_bits()     # what a packet spends on no frame in particular
+    spare = RANGE_CODER_MARGIN + packet_bits(packet_frames)     # what a packet spends on no frame in particular
     return np.concatenate([np.full(n, (32 * bitstream.payload_words(size) - spare) / n - side)
                            for size, n in zip(sizes, counts)]) - tool_bits
 

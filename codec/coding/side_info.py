@@ -13,7 +13,8 @@ coder calls instead of one per field.
 
 Per packet, after its frames' side information and tool symbols, come its
 noise-band corrections (``codec.coding.noise_filling.band_levels``): one
-BAND_BITS symbol per noise band, uniform too (``band_model``).
+BAND_BITS symbol per noise band, uniform too (``band_model``); streams of
+packets shorter than ``noise_filling.BAND_MIN_FRAMES`` frames have none.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import functools
 import constriction
 import numpy as np
 
-from .noise_filling import BAND_BITS, NOISE_BANDS, NOISE_BITS
+from .noise_filling import BAND_BITS, NOISE_BANDS, NOISE_BITS, has_bands
 from .spectrum import GAIN_BITS, LEVEL_BITS
 
 UNIFORM_LIMIT = 1 << 24   # largest alphabet of constriction's Uniform model
@@ -53,9 +54,10 @@ def band_model():
     return _uniform(2 ** BAND_BITS)
 
 
-def packet_bits() -> int:
-    """Bits a packet spends on its noise-band corrections."""
-    return BAND_BITS * (len(NOISE_BANDS) - 1)
+def packet_bits(packet_frames: int) -> int:
+    """Bits a packet of a stream with ``packet_frames`` frames per packet spends on its noise-band
+    corrections (none below ``noise_filling.BAND_MIN_FRAMES``)."""
+    return BAND_BITS * (len(NOISE_BANDS) - 1) if has_bands(packet_frames) else 0
 
 
 def field_sizes(codebook_sizes) -> tuple[int, ...]:
