@@ -99,7 +99,9 @@ class Decoder:
         side_models = side_info.models(self.fields)
         side = [np.zeros(frames, dtype=np.int64) for _ in side_models]
         tools = ToolSymbols.zeros(frames)   # a packet that fails mutes nothing and has no TNS filters
-        bands = np.full((frames, len(noise_filling.NOISE_BANDS) - 1), noise_filling.BAND_ZERO)   # nor corrections
+        # ... nor noise-band corrections (a stream of short packets has none at all).
+        bands = (np.full((frames, len(noise_filling.NOISE_BANDS) - 1), noise_filling.BAND_ZERO)
+                 if noise_filling.has_bands(pf) else None)
         good = np.zeros(frames, dtype=bool)
         decoders: list = [None] * len(counts)
         lost = corrupt = 0
@@ -114,14 +116,15 @@ class Decoder:
                 for values, uniform in zip(side, side_models):
                     values[rows] = decoders[p].decode(uniform, n)
                 tools.decode(decoders[p], rows)
-                if noise_filling.has_bands(pf):
+                if bands is not None:
                     bands[rows] = decoders[p].decode(side_info.band_model(), bands.shape[1])
                 good[rows] = True
             except (AssertionError, ValueError, TypeError, RuntimeError):   # TypeError: no words (CRC failed)
                 decoders[p], corrupt = None, corrupt + 1
                 for values in (*side, tools.silence, tools.tns):
                     values[rows] = 0
-                bands[rows] = noise_filling.BAND_ZERO
+                if bands is not None:
+                    bands[rows] = noise_filling.BAND_ZERO
         fields = side_info.split(side, self.fields)
         codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
         lsf = self.envelope.decode(codes)

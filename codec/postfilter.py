@@ -42,9 +42,8 @@ OCTAVE_TOLERANCE = 0.9
 SILENCE = 1e-6                      # block energy below which nothing is filtered
 HISTORY = 2 * LAG_MAX + 2           # past samples the second comb term reaches
 _TAPS_TWICE = np.convolve(TAPS, TAPS)
-# A block's weight against the previous block's filter: a sin^2 fade-in, then 1.
-_FADE = np.minimum(np.sin(0.5 * np.pi * (np.arange(FRAME) + 0.5) / CROSSFADE) ** 2, 1.0)
-_FADE[CROSSFADE:] = 1.0
+# A block's weight against the previous block's filter over its first CROSSFADE samples (sin^2); then 1.
+_FADE = np.sin(0.5 * np.pi * (np.arange(CROSSFADE) + 0.5) / CROSSFADE) ** 2
 
 
 def _normalized_correlation(x: np.ndarray, blocks: int, frame: int, lag_min: int, lag_max: int):
@@ -149,14 +148,13 @@ class PitchPostfilter:
         once, twice = _fir(x, TAPS), _fir(x, _TAPS_TWICE)
         new = _comb_terms(once, twice, starts, lag[on], gain[on], FRAME)
         old = _comb_terms(once, twice, starts, previous_lag[on], previous_gain[on], CROSSFADE)
-        new[:, :CROSSFADE] += (1 - _FADE[:CROSSFADE]) * (old - new[:, :CROSSFADE])   # fade in from the old filter
-        # The filter's gain fades from the previous block's over CROSSFADE samples, then stays.
-        fade = _FADE[:CROSSFADE]
-        faded = gain[on, None] * fade + previous_gain[on, None] * (1 - fade)
-        flat = gain[on, None] * _FADE[-1] + previous_gain[on, None] * (1 - _FADE[-1])
+        new[:, :CROSSFADE] += (1 - _FADE) * (old - new[:, :CROSSFADE])   # fade in from the old filter
+        # The filter's gain fades from the previous block's over CROSSFADE samples, then is the block's.
+        faded = gain[on, None] * _FADE + previous_gain[on, None] * (1 - _FADE)
+        g = gain[on, None]
         new += out[on]
         new[:, :CROSSFADE] /= 1 + faded + faded * faded
-        new[:, CROSSFADE:] /= 1 + flat + flat * flat
+        new[:, CROSSFADE:] /= 1 + g + g * g
         out[on] = new
         self.history = x[-HISTORY:]
         self.lag, self.gain = int(lag[-1]), float(gain[-1])
