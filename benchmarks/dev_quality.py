@@ -1,14 +1,15 @@
 """Quality on the development set: voices and recording conditions never trained or tuned on.
 
 Runs ``vqcodec eval`` on the clips of ``vqcodec prepare dev`` (codec/corpus/recipes.py
-names the held-out voices) and breaks PESQ-WB and pSNR down by voice, sex and
-language. The headline number of a condition is the mean over *voices* of
+names the held-out voices) and breaks PESQ-WB, pSNR and the scores asked for with
+--metrics (ViSQOL, DNSMOS) down by voice, sex and language. The headline number of a condition is the mean over *voices* of
 each voice's mean clip score, so that the eight short-word kajongg voices do not
 outweigh the sentence readers. Every choice of the codec is judged on this set;
 in-domain validation (benchmarks/codec_quality.py) is reported apart.
 
     vqcodec prepare dev --out data/dev              # once, 10 s
-    python benchmarks/dev_quality.py [--quantizers avq] [--references opus] [--model M] [--name dev]
+    python benchmarks/dev_quality.py [--quantizers avq] [--references opus] [--metrics visqol,dnsmos]
+                                     [--model M] [--name dev]
 
 Per-clip rows go to benchmarks/results/NAME/clips.csv (resumable), the
 breakdown to benchmarks/results/NAME.json.
@@ -29,10 +30,7 @@ from codec.corpus.dev_set import read_voices
 
 from common import RESULTS, add_resume_arguments, resume_flags, write_json
 
-SCORES = ("pesq", "psnr")
-
-
-def breakdown(rows: list[dict], voices: dict[str, dict]) -> dict:
+def breakdown(rows: list[dict], voices: dict[str, dict], scores: tuple[str, ...] = ("pesq", "psnr")) -> dict:
     """{condition: {score: {"voices": mean over voices, "voice": {...}, "sex": {...}, "language": {...}}}}."""
     of_voice = {row["voice"]: row for row in voices.values()}   # voice -> its sex and language
     per_voice: dict = defaultdict(lambda: defaultdict(list))
@@ -42,7 +40,7 @@ def breakdown(rows: list[dict], voices: dict[str, dict]) -> dict:
     result = {}
     for label, by_voice in per_voice.items():
         entry = {}
-        for score in SCORES:
+        for score in scores:
             voice_means = {v: float(np.nanmean([float(r[score]) for r in rs])) for v, rs in by_voice.items()}
             groups = {}
             for field in ("sex", "language"):
@@ -55,10 +53,10 @@ def breakdown(rows: list[dict], voices: dict[str, dict]) -> dict:
     return result
 
 
-def print_tables(result: dict) -> None:
+def print_tables(result: dict, scores: tuple[str, ...] = ("pesq", "psnr")) -> None:
     labels = sorted({k.split("@")[0] for k in result})
     rates = sorted({float(k.split("@")[1]) for k in result})
-    for score in SCORES:
+    for score in scores:
         print(f"\n{score} (mean over voices)\n| codec | " + " | ".join(f"{r:g}" for r in rates) + " |")
         for label in labels:
             cells = [result.get(f"{label}@{r:g}", {}).get(score, {}).get("voices", math.nan) for r in rates]
@@ -79,6 +77,7 @@ def main() -> None:
     parser.add_argument("--quantizers", default="rvq,avq,pvq,scq")
     parser.add_argument("--references", default="opus,amrwb")
     parser.add_argument("--bitrates", default=None)
+    parser.add_argument("--metrics", default="none", help="extra scores for vqcodec eval --metrics (e.g. visqol,dnsmos)")
     parser.add_argument("--model", default=None, help="model file (default: the shipped one)")
     parser.add_argument("--name", default="dev_quality", help="results name (folder and JSON)")
     parser.add_argument("--workers", type=int, default=2)
@@ -89,14 +88,15 @@ def main() -> None:
         raise SystemExit(f"{voices_csv} missing: run 'vqcodec prepare dev --out {args.dev}' first")
     out = RESULTS / args.name
     command = ["eval", str(args.dev), "--out", str(out), "--workers", str(args.workers), "-q",
-               "--quantizers", args.quantizers, "--references", args.references]
+               "--quantizers", args.quantizers, "--references", args.references, "--metrics", args.metrics]
     command += (["--bitrates", args.bitrates] if args.bitrates else []) + (["--model", args.model] if args.model else [])
     if vqcodec(command + resume_flags(args)) != 0:
         raise SystemExit("vqcodec eval failed")
     with open(out / "clips.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    result = breakdown(rows, read_voices(voices_csv))
-    print_tables(result)
+    scores = ("pesq", "psnr", *(m for m in args.metrics.split(",") if m not in ("", "none")))
+    result = breakdown(rows, read_voices(voices_csv), scores)
+    print_tables(result, scores)
     path = write_json(args.name, {"command": "vqcodec " + " ".join(command), "results": result})
     print(f"\nwrote {path}")
 

@@ -1,4 +1,4 @@
-"""Concealment, measured: PESQ-WB and pSNR with 0, 1, 5 and 10 % of packets lost, random and bursty.
+"""Concealment, measured: PESQ-WB, pSNR and PLCMOS with 0, 1, 5 and 10 % of packets lost, random and bursty.
 
 Packets of 4 frames (80 ms: ``PACKET_FRAMES``, what a live or lossy link would use rather than
 the default 1 s) are dropped by ``codec.channel`` (a two-state channel:
@@ -10,7 +10,8 @@ and of 200 seeded realizations the one whose share of lost packets is nearest
 the nominal rate is used: on ~2,800 packets a single draw of 1 % in bursts of 3
 is only ~9 bursts, and per-clip draws had left most clips with none (0.2 % lost
 on average instead of 1 %). The table gives the share actually lost beside
-each nominal rate.
+each nominal rate. PLCMOS (non-intrusive, made for concealment; ``speechmos``) is
+scored where that package is installed.
 
     python benchmarks/packet_loss.py [--clips 20] [--bitrates 8,13.2,32]
 """
@@ -26,6 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from codec import SpeechCodec
+from codec.evaluation import metrics
 from codec.evaluation.procedure import prepared, score
 from codec.evaluation.run import find_clips
 from codec.channel import lose, loss_pattern, packet_count
@@ -43,6 +45,10 @@ def packets_of(path: Path) -> int:
                                      packet_frames=PACKET_FRAMES))
 
 
+def _extra() -> tuple[str, ...]:
+    return ("plcmos",) if metrics.missing_metric("plcmos") is None else ()
+
+
 def score_clip(job: tuple[Path, tuple[float, ...], dict]) -> list[dict]:
     path, bitrates, masks = job
     logging.getLogger("codec").setLevel(logging.ERROR)    # one warning per lost packet otherwise
@@ -56,7 +62,7 @@ def score_clip(job: tuple[Path, tuple[float, ...], dict]) -> list[dict]:
                 lossy, lost = lose(data, masks[channel, rate])
                 out, _ = codec.decode(lossy)
                 rows.append({"clip": path.name, "bitrate": bitrate, "channel": channel, "loss": rate,
-                             "lost": float(lost.mean()), "packets": len(lost), **score(wav, out)})
+                             "lost": float(lost.mean()), "packets": len(lost), **score(wav, out, _extra())})
     return rows
 
 
@@ -85,18 +91,21 @@ def main() -> None:
         jobs = [(c, bitrates, m) for c, m in zip(clips, masks)]
         for rows in tqdm(pool.map(score_clip, jobs), total=len(jobs), unit="clip"):
             records += rows
-    table = []
-    for bitrate in bitrates:
-        for channel in ("random", "bursty"):
-            row = [f"{bitrate:g}", channel]
-            for rate in LOSSES:
-                sel = [r for r in records if r["bitrate"] == bitrate and r["channel"] == channel and r["loss"] == rate]
-                lost = sum(r["lost"] * r["packets"] for r in sel) / sum(r["packets"] for r in sel)
-                row.append(f"{np.nanmean([r['pesq'] for r in sel]):.2f} ({100 * lost:.1f} %)")
-            table.append(row)
-    print(f"{len(clips)} validation clips, avq, PESQ-WB (share of packets lost); bursty = mean burst of "
-          f"{args.burst:g} packets")
-    print(markdown_table(["kbit/s", "channel"] + [f"{100 * r:g} % lost" for r in LOSSES], table))
+    print(f"{len(clips)} validation clips, avq; bursty = mean burst of {args.burst:g} packets")
+    for name, title in (("pesq", "PESQ-WB"), ("plcmos", "PLCMOS")):
+        if name not in records[0]:
+            continue
+        table = []
+        for bitrate in bitrates:
+            for channel in ("random", "bursty"):
+                row = [f"{bitrate:g}", channel]
+                for rate in LOSSES:
+                    sel = [r for r in records if r["bitrate"] == bitrate and r["channel"] == channel and r["loss"] == rate]
+                    lost = sum(r["lost"] * r["packets"] for r in sel) / sum(r["packets"] for r in sel)
+                    row.append(f"{np.nanmean([r[name] for r in sel]):.2f} ({100 * lost:.1f} %)")
+                table.append(row)
+        print(f"\n{title} (share of packets lost)")
+        print(markdown_table(["kbit/s", "channel"] + [f"{100 * r:g} % lost" for r in LOSSES], table))
     print(f"wrote {write_json('packet_loss', {'clips': [c.name for c in clips], 'burst': args.burst, 'results': records}, args.out_dir)}")
 
 

@@ -20,6 +20,7 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     from ..io.atomic import atomic_write
 
     todo, skipped = _conditions(args)
+    extra = _extra_metrics(args.metrics)
     try:
         clips = evaluation.find_clips(args.source, split=args.split, limit=args.clips)
     except (ValueError, FileNotFoundError) as err:
@@ -45,7 +46,8 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     run_file.write_text(json.dumps(settings, indent=2) + "\n")
     for line in skipped:
         log.warning("%s", line)
-    rows = evaluation.run(clips, todo, results, model=args.model, workers=args.workers, progress=not args.quiet)
+    rows = evaluation.run(clips, todo, results, model=args.model, workers=args.workers, progress=not args.quiet,
+                          extra=extra)
     summary = evaluation.summarize(rows)
     with atomic_write(out / "summary.json") as partial:
         partial.write_text(json.dumps({**settings, "clips": len(clips), "skipped": skipped, "conditions": summary},
@@ -55,6 +57,8 @@ def _cmd_eval(args: argparse.Namespace) -> None:
         print(f"{len(clips)} clips; mean ± 95 % interval\n\nPESQ-WB\n{evaluation.table(summary, 'pesq')}\n\n"
               f"pSNR (dB)\n{evaluation.table(summary, 'psnr')}\n\n"
               f"measured kbit/s\n{evaluation.table(summary, 'measured_kbps')}\n")
+        for name in extra:
+            print(f"{EXTRA_TITLES[name]}\n{evaluation.table(summary, name)}\n")
         notes = sum(sum(e["notes"].values()) for e in summary)
         if notes:
             print(f"{notes} score(s) could not be computed; reasons in {results} (column note)")
@@ -139,6 +143,23 @@ def _conditions(args: argparse.Namespace) -> tuple[list, list[str]]:
     return conditions
 
 
+EXTRA_TITLES = {"visqol": "ViSQOL MOS-LQO (speech mode)", "dnsmos": "DNSMOS OVRL (P.835, non-intrusive)",
+                "plcmos": "PLCMOS (concealment, non-intrusive)"}
+
+
+def _extra_metrics(text: str) -> tuple[str, ...]:
+    """The ``--metrics`` names, checked: unknown or not installed is a one-line error before any work."""
+    from ..evaluation import metrics
+
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip() and n.strip() != "none"))
+    for name in names:
+        if name not in metrics.EXTRA_METRICS:
+            raise CommandError(f"--metrics: unknown score {name!r}; choose from {', '.join(metrics.EXTRA_METRICS)}")
+        if (why := metrics.missing_metric(name)) is not None:
+            raise CommandError(f"--metrics: {why}")
+    return names
+
+
 def _number_list(text: str, option: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x]
@@ -167,7 +188,12 @@ def add_parsers(sub) -> None:
                                    "quartiles per condition) and PNG plots, and prints the tables.")
     p.add_argument("source", help="folder of audio files, or a manifest.csv")
     p.add_argument("--out", default="eval", help="output folder (default: eval)")
-    _add_condition_options(p, "opus,speex,amrwb,lc3,g722", "; G.722 always runs at its 64 kbit/s")
+    _add_condition_options(p, "opus,speex,amrwb,lc3,g722",
+                           "; G.722 always runs at its 64 kbit/s; also opus-1.6, lace and nolace: libopus "
+                           "1.6.1 decoded by Opus 1.5 without and with its neural enhancements")
+    p.add_argument("--metrics", default="none",
+                   help="extra scores, comma-separated: visqol (ViSQOL v3, speech mode), dnsmos (DNSMOS P.835 "
+                        "OVRL/SIG/BAK, non-intrusive), plcmos (PLCMOS v2, for lossy streams); slower than PESQ, from the [eval] extra (default: none)")
     p.add_argument("--split", default="valid", help="manifest split to use (default: valid)")
     p.add_argument("--clips", type=int, help="at most this many clips (manifest: the longest)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")

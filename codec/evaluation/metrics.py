@@ -1,4 +1,6 @@
-"""Quality measures: PESQ (wideband), perceptually weighted SNR and LPC spectral distortion.
+"""Quality measures: PESQ (wideband), perceptually weighted SNR, LPC spectral distortion, and on
+request ViSQOL (speech mode) and the non-intrusive DNSMOS: second opinions where PESQ is not validated
+(speech a neural postfilter has reshaped).
 
 pSNR, exactly: A_i(z) is the order-16 LPC of frame i of the *reference*
 (``lpc.analyze``: 20 ms frames, frame i = samples [320 i, 320 i + 320)). Both
@@ -13,8 +15,11 @@ over the whole signal (not segmental).
 
 from __future__ import annotations
 
-import numpy as np
+import functools
+import logging
+from pathlib import Path
 
+import numpy as np
 
 from ..dsp import lpc, weighting
 from ..dsp.framing import SAMPLE_RATE
@@ -82,3 +87,110 @@ def normalize_level(wav: np.ndarray, dbov: float = -26.0) -> np.ndarray:
     wav = np.asarray(wav, dtype=np.float64)
     rms = np.sqrt(np.mean(wav ** 2))
     return wav if rms == 0 else wav * (10 ** (dbov / 20) / rms)
+
+
+# Slower scores computed on request (``vqcodec eval --metrics``), each from a package of the [eval]
+# extra: the name of the score, the module it needs, and what to install.
+EXTRA_METRICS = {
+    "visqol": ("visqol", "pip install 'visqol-python[lattice]'"),
+    "dnsmos": ("speechmos", "pip install speechmos onnxruntime librosa requests"),
+    "plcmos": ("speechmos", "pip install speechmos onnxruntime librosa requests"),
+}
+
+
+def missing_metric(name: str) -> str | None:
+    """Why the extra score ``name`` cannot be computed here, or None when it can."""
+    import importlib.util
+
+    if name not in EXTRA_METRICS:
+        raise ValueError(f"unknown score {name!r}; choose from {', '.join(EXTRA_METRICS)}")
+    module, install = EXTRA_METRICS[name]
+    return None if importlib.util.find_spec(module) else f"{name} needs the {module} package ({install})"
+
+
+@functools.lru_cache(maxsize=1)
+def _visqol():
+    """ViSQOL v3 in speech mode with its deep-lattice mapping (the C++ tool's default), created once."""
+    logging.getLogger("visqol").setLevel(logging.ERROR)   # it logs a line per measurement
+    from visqol.api import VisqolApi
+
+    api = VisqolApi()
+    api.create(mode="speech", use_lattice_model=True)
+    return api
+
+
+def visqol_speech(ref: np.ndarray, deg: np.ndarray) -> float:
+    """ViSQOL v3 MOS-LQO, speech mode (16 kHz), of ``deg`` against ``ref`` (aligned, same length).
+
+    Raises
+    ------
+    MetricError
+        When ViSQOL cannot score the pair (silent or too short).
+    """
+    ref, deg = _pair(ref, deg)
+    if not np.any(ref):
+        raise MetricError("ViSQOL failed: silent reference")
+    try:
+        return float(_visqol().measure_from_arrays(ref, deg, SAMPLE_RATE).moslqo)
+    except (ValueError, RuntimeError, IndexError) as err:
+        raise MetricError(f"ViSQOL failed: {err}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _dnsmos():
+    """The DNSMOS P.835 scorer of ``speechmos`` with single-threaded ONNX sessions, created once."""
+    import onnxruntime
+    from speechmos import dnsmos
+
+    models = Path(dnsmos.__file__).parent / "dnsmos_models"
+    scorer = dnsmos.DNSMOS(str(models / "sig_bak_ovr.onnx"), str(models / "model_v8.onnx"))
+    options = onnxruntime.SessionOptions()
+    # One thread, like the rest of an evaluation worker (``vqcodec eval`` runs one per core).
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    scorer.onnx_sess = onnxruntime.InferenceSession(scorer.primary_model_path, options)
+    scorer.p808_onnx_sess = onnxruntime.InferenceSession(str(models / "model_v8.onnx"), options)
+    return scorer
+
+
+def dnsmos(deg: np.ndarray) -> dict[str, float]:
+    """Non-intrusive DNSMOS P.835 of ``deg`` (16 kHz): overall quality, speech signal, background.
+
+    Returns ``{"dnsmos": OVRL, "dnsmos_sig": SIG, "dnsmos_bak": BAK}`` on the 1-5 MOS scale. Clips
+    shorter than the model's 9 s window are repeated to fill it (as ``speechmos`` does).
+    """
+    deg = np.clip(np.asarray(deg, dtype=np.float64), -1.0, 1.0)
+    if deg.ndim != 1 or not np.any(deg):
+        raise MetricError("DNSMOS failed: empty or silent signal")
+    scores = _dnsmos()(deg, SAMPLE_RATE, False)
+    return {"dnsmos": float(scores["ovrl_mos"]), "dnsmos_sig": float(scores["sig_mos"]),
+            "dnsmos_bak": float(scores["bak_mos"])}
+
+
+@functools.lru_cache(maxsize=1)
+def _plcmos():
+    """The PLCMOS v2 scorer of ``speechmos`` with a single-threaded ONNX session, created once."""
+    import onnxruntime
+    from speechmos import plcmos
+
+    scorer = plcmos.PLCMOS()
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    scorer.session = onnxruntime.InferenceSession(scorer.model_path, options)
+    return scorer
+
+
+def plcmos(deg: np.ndarray) -> float:
+    """Non-intrusive PLCMOS v2 of ``deg`` (16 kHz): how well lost packets were concealed, 1-5.
+
+    The model averages 15 simulated raters drawn at random; they are drawn from a fixed seed so
+    that a signal always gets the same score (numpy's global generator is left as it was).
+    """
+    deg = np.clip(np.asarray(deg, dtype=np.float64), -1.0, 1.0)
+    if deg.ndim != 1 or not np.any(deg):
+        raise MetricError("PLCMOS failed: empty or silent signal")
+    state = np.random.get_state()
+    try:
+        np.random.seed(0)
+        return float(_plcmos().get_mos(deg))
+    finally:
+        np.random.set_state(state)

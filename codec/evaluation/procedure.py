@@ -5,7 +5,7 @@ Each clip is read at 16 kHz mono, normalized to -26 dBov (RMS) and padded with
 the file's edges); the decoded signal is aligned to the input by
 cross-correlation, refined to 0.01 sample and applied as a fractional delay
 (``align``), and both are cut to their common length; then PESQ-WB and pSNR
-compare them (``score``; ``codec.evaluation.metrics`` defines both). The
+compare them, and on request ViSQOL, DNSMOS and PLCMOS (``score``; ``codec.evaluation.metrics`` defines them). The
 envelope's spectral distortion is the quantizer's own (``envelope_sd``).
 ``docs/evaluation.md`` states the procedure and the pSNR definition in full.
 """
@@ -74,18 +74,24 @@ def _rfft_weights(n: int) -> np.ndarray:
     return weights
 
 
-def score(ref: np.ndarray, deg: np.ndarray) -> dict:
-    """PESQ-WB and pSNR after alignment (``lag``); a score that cannot be computed is NaN with a reason."""
+def score(ref: np.ndarray, deg: np.ndarray, extra: tuple[str, ...] = ()) -> dict:
+    """PESQ-WB, pSNR and the ``extra`` scores (``metrics.EXTRA_METRICS``) after alignment (``lag``);
+    a score that cannot be computed is NaN with a reason."""
     ref, deg, lag = align(ref, deg)
-    return {"lag": lag} | score_aligned(ref, deg)
+    return {"lag": lag} | score_aligned(ref, deg, extra)
 
 
-def score_aligned(ref: np.ndarray, deg: np.ndarray) -> dict:
-    """PESQ-WB and pSNR of signals already aligned (``align``); NaN with a reason in ``note`` where they fail."""
+def score_aligned(ref: np.ndarray, deg: np.ndarray, extra: tuple[str, ...] = ()) -> dict:
+    """PESQ-WB, pSNR and the ``extra`` scores of signals already aligned (``align``); NaN with a reason
+    in ``note`` where they fail."""
+    measures = {"pesq": metrics.pesq_wb, "psnr": metrics.psnr,
+                "visqol": metrics.visqol_speech, "dnsmos": lambda _, d: metrics.dnsmos(d),
+                "plcmos": lambda _, d: metrics.plcmos(d)}
     row, notes = {}, []
-    for name, measure in (("pesq", metrics.pesq_wb), ("psnr", metrics.psnr)):
+    for name in ("pesq", "psnr", *extra):
         try:
-            row[name] = measure(ref, deg)
+            value = measures[name](ref, deg)
+            row |= value if isinstance(value, dict) else {name: value}
         except metrics.MetricError as err:
             row[name] = math.nan
             notes.append(f"{name}: {err}")

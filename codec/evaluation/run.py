@@ -37,7 +37,7 @@ from ..threads import THREAD_VARIABLES
 from .procedure import envelope_sd, prepared, score, sd_fields
 from .references import REFERENCES, ReferenceError
 
-SCORES = ("pesq", "psnr", "sd_db", "measured_kbps", "rtf")
+SCORES = ("pesq", "psnr", "visqol", "dnsmos", "dnsmos_sig", "dnsmos_bak", "plcmos", "sd_db", "measured_kbps", "rtf")
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,11 @@ class Row:
     measured_kbps: float = math.nan
     pesq: float = math.nan
     psnr: float = math.nan
+    visqol: float = math.nan    # the extra scores (``--metrics``): NaN where not asked for
+    dnsmos: float = math.nan
+    dnsmos_sig: float = math.nan
+    dnsmos_bak: float = math.nan
+    plcmos: float = math.nan
     sd_db: float = math.nan
     sd_over_4db_pct: float = math.nan
     rtf: float = math.nan
@@ -126,8 +131,9 @@ def _evaluate_reference(wav: np.ndarray, condition: Condition) -> dict:
         return {"bytes": size, "elapsed": time.perf_counter() - start, "out": out}
 
 
-def evaluate_clip(codec, name: str, path: Path, todo: list[Condition]) -> list[Row]:
-    """Rows for one clip under each condition of ``todo``; never raises for a bad clip or tool."""
+def evaluate_clip(codec, name: str, path: Path, todo: list[Condition], extra: tuple[str, ...] = ()) -> list[Row]:
+    """Rows for one clip under each condition of ``todo``, with the ``extra`` scores; never raises for a
+    bad clip or tool."""
     rows = [Row(name, c.codec, c.variant, c.kbps) for c in todo]
     try:
         wav = prepared(path)
@@ -146,7 +152,7 @@ def evaluate_clip(codec, name: str, path: Path, todo: list[Condition]) -> list[R
         except (ReferenceError, OSError, ValueError) as err:
             row.note = f"{condition.label} failed: {err}"
             continue
-        for key, value in (coded | score(wav, coded.pop("out"))).items():
+        for key, value in (coded | score(wav, coded.pop("out"), extra)).items():
             if hasattr(row, key):
                 setattr(row, key, value)
         row.measured_kbps = coded["bytes"] * 8 / seconds / 1000
@@ -166,15 +172,10 @@ def read_rows(path: Path) -> list[Row]:
 
 def drop_rows(path: Path, codec: str) -> int:
     """Remove the rows of ``codec`` from a ``clips.csv`` (atomically); returns how many were removed."""
-    from ..io.atomic import atomic_write
-
     rows = read_rows(path)
     kept = [r for r in rows if r.codec != codec]
     if len(kept) < len(rows):
-        with atomic_write(path) as partial, open(partial, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, [f.name for f in fields(Row)])
-            writer.writeheader()
-            writer.writerows(asdict(r) for r in kept)
+        _rewrite(path, kept)
     return len(rows) - len(kept)
 
 
@@ -203,21 +204,55 @@ def _single_threaded_children(active: bool):
                 os.environ[name] = value
 
 
-def _job(model: str | None, name: str, path: Path, todo: list[Condition]) -> list[Row]:
-    return evaluate_clip(_codec(model), name, path, todo)
+def _job(model: str | None, name: str, path: Path, todo: list[Condition], extra: tuple[str, ...]) -> list[Row]:
+    return evaluate_clip(_codec(model), name, path, todo, extra)
+
+
+def _has_scores(row: Row, extra: tuple[str, ...]) -> bool:
+    """Whether ``row`` holds each ``extra`` score or the reason it failed; a row that was never scored
+    (an unreadable clip, a failing tool: no pSNR either) would fail again and counts as done."""
+    return not math.isfinite(row.psnr) or all(math.isfinite(getattr(row, name)) or f"{name}:" in row.note
+                                              for name in extra)
+
+
+def _columns(path: Path) -> list[str]:
+    """The header of a CSV file ([] when it does not exist or is empty)."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _rewrite(path: Path, rows: list[Row]) -> None:
+    """Replace ``path`` with ``rows`` under the current columns (atomically)."""
+    from ..io.atomic import atomic_write
+
+    with atomic_write(path) as partial, open(partial, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, [f.name for f in fields(Row)])
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
 
 
 def run(clips: list[tuple[str, Path]], todo: list[Condition], results: Path, *, model: str | None = None,
-        workers: int = 1, progress: bool = True) -> list[Row]:
-    """Evaluate ``clips`` under ``todo``, appending to ``results`` (a CSV) and skipping what it already has.
+        workers: int = 1, progress: bool = True, extra: tuple[str, ...] = ()) -> list[Row]:
+    """Evaluate ``clips`` under ``todo`` with the ``extra`` scores, appending to ``results`` (a CSV) and
+    skipping what it already has.
 
-    Returns every row of ``results`` for these clips and conditions.
+    A row of ``results`` that lacks an ``extra`` score is coded again; a file with fewer columns
+    (an earlier vqcodec's) is rewritten with the current ones first. Returns every row of
+    ``results`` for these clips and conditions.
     """
     from tqdm import tqdm
 
     previous = read_rows(results)
+    names = {name for name, _ in clips}
+    stale = [r.clip in names and Condition(r.codec, r.variant, r.kbps) in todo and not _has_scores(r, extra)
+             for r in previous]
+    if any(stale) or (results.exists() and _columns(results) != [f.name for f in fields(Row)]):
+        previous = [r for r, again in zip(previous, stale) if not again]
+        _rewrite(results, previous)
     done = {(r.clip, Condition(r.codec, r.variant, r.kbps)) for r in previous}
-    jobs = [(model, name, path, [c for c in todo if (name, c) not in done]) for name, path in clips]
+    jobs = [(model, name, path, [c for c in todo if (name, c) not in done], extra) for name, path in clips]
     jobs = [job for job in jobs if job[3]]
     new_file = not results.exists()
     results.parent.mkdir(parents=True, exist_ok=True)
@@ -236,7 +271,6 @@ def run(clips: list[tuple[str, Path]], todo: list[Condition], results: Path, *, 
             handle.flush()
             previous += rows
             bar.update()
-    names = {name for name, _ in clips}
     return [r for r in previous if r.clip in names and Condition(r.codec, r.variant, r.kbps) in todo]
 
 
