@@ -29,6 +29,7 @@ from .dsp import framing, lpc, mdct
 from .encoder import ToolSymbols, chunk_frames
 from .io.audio import fit_blocks, resample_blocks
 from .modes import mode
+from .neural_postfilter import NeuralPostfilter, PostfilterWeights
 from .postfilter import PitchPostfilter
 from .threads import single_threaded
 
@@ -59,12 +60,19 @@ class Decoder:
     memory and the overlap-add tail between chunks)."""
 
     def __init__(self, header: Header, envelope: EnvelopeCoder, model: SpectrumModel,
-                 postfilter: bool | float = True, lost: np.ndarray | None = None):
+                 postfilter: bool | float | str = True, lost: np.ndarray | None = None,
+                 weights: PostfilterWeights | None = None):
         self.header, self.envelope, self.model = header, envelope, model
-        # True: the bitrate's strength; False: off; a number: that strength (SpeechCodec.decode).
-        # (Strength 0, the off rates included, makes it the identity.)
-        self.postfilter = PitchPostfilter(mode(header.bitrate).postfilter_strength if postfilter is True
-                                          else float(postfilter))
+        # True: the pitch postfilter at the bitrate's strength; "trained": the model's trained
+        # postfilter (``weights``); False: off; a number: the pitch postfilter at that strength
+        # (SpeechCodec.decode). Strength 0, the off rates included, makes it the identity.
+        if postfilter == "trained":
+            if weights is None:
+                raise ValueError("this model has no trained postfilter (vqcodec train postfilter export adds one)")
+            self.postfilter = NeuralPostfilter(weights, header.bitrate)
+        else:
+            self.postfilter = PitchPostfilter(mode(header.bitrate).postfilter_strength if postfilter is True
+                                              else float(postfilter))
         self.lost = lost                 # packets a simulated channel dropped (codec.channel), by index
         self.fields = side_info.field_sizes(envelope.codebook_sizes)
         self.concealment = Concealment()

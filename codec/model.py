@@ -12,11 +12,14 @@ in ``docs/model_format.md``; in short::
     quantizers/NAME/quantizer.codebooks.M.entries    (K, d) float32, memoryless codebooks
     quantizers/NAME/predictive.codebooks.M.entries   (K, d) float32, prediction-residual codebooks
     spectrum/beta, spectrum/offsets, spectrum/probabilities   float64 (codec.coding.entropy)
+    postfilter/w1 ... postfilter/b3  float32, the trained postfilter (codec.neural_postfilter), optional
 
 The model id is the first 16 hex digits of a SHA-256 over each quantizer's
 configuration and arrays (float32) in name order, then the spectrum arrays
-(float64): two files with the same tables share an id, and a stream names the
-id of the model that can decode it.
+(float64): two files with the same coding tables share an id, and a stream names
+the id of the model that can decode it. The postfilter has an id of its own,
+made the same way from its arrays: it changes how a stream sounds, never whether
+it decodes, so retraining it leaves every stream decodable.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import numpy as np
 from .coding.entropy import SpectrumModel
 from .coding.envelope import EnvelopeCoder
 from .io.atomic import atomic_write
+from .neural_postfilter import WEIGHT_SHAPES, PostfilterWeights
 
 MODEL_FORMAT = 3                     # 1-2 were torch pickles (vqcodec 0.1)
 CONFIG_KEYS = EnvelopeCoder.CONFIG_KEYS
@@ -50,6 +54,8 @@ class Model:
     quantizers: dict[str, EnvelopeCoder]
     spectrum: SpectrumModel | None
     id: str
+    postfilter: PostfilterWeights | None = None
+    postfilter_id: str | None = None
 
 
 def default_model_path() -> Path:
@@ -73,14 +79,27 @@ def model_id(entries: dict[str, dict], spectrum: dict[str, np.ndarray] | None = 
     return digest.hexdigest()[:16]
 
 
-def save_model(path: str | Path, entries: dict[str, dict], spectrum: SpectrumModel | dict | None = None) -> str:
+def postfilter_id(weights: dict[str, np.ndarray]) -> str:
+    """The id of a postfilter's arrays (float32, names sorted), like the model id's."""
+    digest = hashlib.sha256()
+    for key in sorted(weights):
+        digest.update(key.encode())
+        digest.update(np.ascontiguousarray(weights[key], dtype=np.float32).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save_model(path: str | Path, entries: dict[str, dict], spectrum: SpectrumModel | dict | None = None,
+               postfilter: dict[str, np.ndarray] | None = None) -> str:
     """Write a model file (atomically); returns its model id.
 
-    ``spectrum`` is a SpectrumModel, or the arrays of one as ``read_entries`` returns them.
+    ``spectrum`` is a SpectrumModel, or the arrays of one as ``read_entries`` returns them;
+    ``postfilter`` the trained postfilter's arrays (``codec.neural_postfilter.WEIGHT_SHAPES``).
     """
     state = spectrum.state() if isinstance(spectrum, SpectrumModel) else spectrum
     arrays = {"format": np.array(MODEL_FORMAT)}
-    config = {"quantizers": {}, "spectrum": state is not None}
+    config = {"quantizers": {}, "spectrum": state is not None, "postfilter": postfilter is not None}
+    for key, value in (postfilter or {}).items():
+        arrays[f"postfilter/{key}"] = np.asarray(value, dtype=np.float32)
     for name, entry in entries.items():
         config["quantizers"][name] = {k: entry[k] for k in CONFIG_KEYS}
         for key, value in entry["state"].items():
@@ -96,6 +115,13 @@ def save_model(path: str | Path, entries: dict[str, dict], spectrum: SpectrumMod
 
 def read_entries(path: str | Path) -> tuple[dict[str, dict], dict[str, np.ndarray] | None]:
     """A model file's quantizer entries (config and arrays) and spectrum arrays, to extend it."""
+    entries, spectrum, _ = read_model_arrays(path)
+    return entries, spectrum
+
+
+def read_model_arrays(path: str | Path) -> tuple[dict[str, dict], dict[str, np.ndarray] | None,
+                                                 dict[str, np.ndarray] | None]:
+    """A model file's quantizer entries, spectrum arrays and postfilter arrays (None where absent)."""
     try:
         with np.load(Path(path), allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
@@ -112,17 +138,20 @@ def read_entries(path: str | Path) -> tuple[dict[str, dict], dict[str, np.ndarra
                    for name, described in config["quantizers"].items()}
         spectrum = ({key: arrays[f"spectrum/{key}"] for key in ("beta", "offsets", "probabilities")}
                     if config["spectrum"] else None)
+        postfilter = ({key: arrays[f"postfilter/{key}"] for key in WEIGHT_SHAPES}
+                      if config.get("postfilter") else None)
     except (KeyError, ValueError, TypeError) as err:
         raise ModelError(f"{path}: incomplete model file (missing {err})") from None
-    return entries, spectrum
+    return entries, spectrum, postfilter
 
 
 def load_model(path: str | Path) -> Model:
-    """Read a model file: its envelope coders by name, spectrum model and id."""
-    entries, spectrum = read_entries(path)
+    """Read a model file: its envelope coders by name, spectrum model, postfilter and ids."""
+    entries, spectrum, postfilter = read_model_arrays(path)
     try:
         coders = {name: EnvelopeCoder.from_state(entry, entry["state"]) for name, entry in entries.items()}
+        weights = PostfilterWeights({k: v.astype(np.float64) for k, v in postfilter.items()}) if postfilter else None
     except (KeyError, ValueError) as err:
-        raise ModelError(f"{path}: incomplete model file ({err})") from None
+        raise ModelError(f"{path}: incomplete or broken model file ({err})") from None
     return Model(coders, SpectrumModel.from_state(spectrum) if spectrum is not None else None,
-                 model_id(entries, spectrum))
+                 model_id(entries, spectrum), weights, postfilter_id(postfilter) if postfilter else None)

@@ -25,6 +25,7 @@ from .dsp.framing import MAX_SAMPLE_RATE, SAMPLE_RATE, output_span
 from .io.audio import AudioError, as_float_mono, resample
 from .model import ModelError, default_model_path, load_model
 from .modes import mode_index
+from .neural_postfilter import PostfilterWeights
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,19 @@ class SpeechCodec:
         The entropy model of the coded spectra.
     model_id : str
         16 hex digits; written into every stream and checked when decoding.
+    postfilter : PostfilterWeights, optional
+        The trained postfilter (``codec.neural_postfilter``), which ``decode(postfilter="trained")``
+        runs instead of the pitch postfilter (``codec.postfilter``).
+    postfilter_id : str, optional
+        16 hex digits naming the postfilter's weights.
     """
 
-    def __init__(self, quantizers: dict[str, EnvelopeCoder], spectrum: SpectrumModel, model_id: str):
+    def __init__(self, quantizers: dict[str, EnvelopeCoder], spectrum: SpectrumModel, model_id: str,
+                 postfilter: PostfilterWeights | None = None, postfilter_id: str | None = None):
         self.quantizers = quantizers
         self.spectrum = spectrum
         self.model_id = model_id
+        self.postfilter, self.postfilter_id = postfilter, postfilter_id
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SpeechCodec:
@@ -53,7 +61,7 @@ class SpeechCodec:
         model = load_model(path or default_model_path())
         if model.spectrum is None:
             raise ModelError(f"{path}: no spectrum model in this file (add one with `vqcodec train spectrum`)")
-        return cls(model.quantizers, model.spectrum, model.id)
+        return cls(model.quantizers, model.spectrum, model.id, model.postfilter, model.postfilter_id)
 
     def quantizer(self, name: str) -> EnvelopeCoder:
         """The model's trained envelope quantizer ``name``: LSF (frames, 16) <-> codes (frames, M), numpy."""
@@ -123,7 +131,7 @@ class SpeechCodec:
     # ------------------------------------------------------------------ decoder
 
     def decode(self, data: bytes, *, original_rate: bool = False,
-               postfilter: bool | float = True) -> tuple[np.ndarray, int]:
+               postfilter: bool | float | str = True) -> tuple[np.ndarray, int]:
         """Decode a .vqc stream.
 
         Parameters
@@ -131,9 +139,11 @@ class SpeechCodec:
         data : bytes
         original_rate : bool
             Resample to the input's original rate and length (default: 16 kHz).
-        postfilter : bool or float
-            Run the decoder's pitch postfilter (``codec.postfilter``) at the bitrate's strength
-            (``codec.modes``); False skips it; a number is the strength to use instead (for tuning).
+        postfilter : bool, float or "trained"
+            True: the pitch postfilter (``codec.postfilter``) at the bitrate's strength
+            (``codec.modes``); "trained": the model's trained postfilter
+            (``codec.neural_postfilter``; ValueError for a model without one); False skips
+            postfiltering; a number runs the pitch postfilter at that strength (for tuning).
 
         Returns
         -------
@@ -154,7 +164,7 @@ class SpeechCodec:
             position += len(block)
         return out, rate
 
-    def open_stream(self, data, *, postfilter: bool | float = True,
+    def open_stream(self, data, *, postfilter: bool | float | str = True,
                     lost: np.ndarray | None = None) -> decoder.DecodedStream:
         """Check a stream's header and set up decoding it a chunk at a time.
 
@@ -177,7 +187,7 @@ class SpeechCodec:
                         length)
         elif len(payload) > layout.end:
             log.warning("%d bytes after the last packet ignored", len(payload) - layout.end)
-        stream = decoder.Decoder(header, envelope, self.spectrum, postfilter, lost)
+        stream = decoder.Decoder(header, envelope, self.spectrum, postfilter, lost, weights=self.postfilter)
         return decoder.DecodedStream(header, length, target_length, stream.blocks(payload, layout, length))
 
     def read_header(self, data: bytes) -> Header:

@@ -135,16 +135,20 @@ def test_resealed_garbage_that_breaks_the_entropy_decoder(codec, streams, caplog
 
     rng = np.random.default_rng(0)
     data = streams[32.0]
-    clean = codec.decode(data)[0]
+    clean, filtered = codec.decode(data, postfilter=False)[0], codec.decode(data)[0]
     failures = 0
     for trial in range(60):   # about 7 % of random payloads make constriction's decoder assert
         damaged = reseal(data, trial % 5, rng.integers(0, 256, 400, dtype=np.uint8).tobytes())
         with caplog.at_level(logging.WARNING):
             caplog.clear()
-            out, _ = codec.decode(damaged)
+            out, _ = codec.decode(damaged, postfilter=False)
         failures += "corrupt packet" in caplog.text
         assert out.shape == clean.shape and np.isfinite(out).all()
-        # Frames after the damaged packet's overlap decode exactly as before.
+        # Frames after the damaged packet's overlap decode exactly as before ...
         after = (trial % 5 + 1) * 4 * 320 - 160
         np.testing.assert_array_equal(out[after:], clean[after:])
+        # ... and with the trained postfilter once its memory has passed: the features of two
+        # blocks before, their pitch search's history and the LPC window (under 2,000 samples).
+        if trial % 10 == 0:
+            np.testing.assert_allclose(codec.decode(damaged)[0][after + 2000:], filtered[after + 2000:], atol=1e-6)
     assert failures > 0, "no payload reached the entropy decoder's failure: the test tests nothing"

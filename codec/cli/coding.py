@@ -165,7 +165,8 @@ def _decode_job(codec, src, dst, args):
         except (OSError, bitstream.BitstreamError):
             pass   # decode_file gives the one-line error
     duration = decode_file(src, dst, original_rate=args.original_rate, subtype=args.subtype, codec=codec,
-                           force=args.force, loss=loss, postfilter=not args.no_postfilter,
+                           force=args.force, loss=loss,
+                           postfilter=False if args.no_postfilter else "trained" if args.trained_postfilter else True,
                            progress=_progress(src, args, seconds, rate))
     size = Path(dst).stat().st_size if dst != STDIO else 0
     return size, duration
@@ -206,6 +207,8 @@ def _cmd_decode(args: argparse.Namespace) -> None:
             output_format("out.wav", args.subtype)
     except (ValueError, AudioError) as err:
         raise CommandError(str(err)) from None
+    if args.trained_postfilter and load_codec(args.model).postfilter is None:
+        raise CommandError(f"--trained-postfilter: the model {args.model or '(shipped)'} has no trained postfilter")
     _run_files(args, (STREAM_SUFFIX,), ".wav", _decode_job)
 
 
@@ -273,9 +276,14 @@ def add_parsers(sub) -> None:
     p.add_argument("--subtype", type=str.upper,
                    help="sample format, as soundfile names it: PCM_16 (default where the format has it), "
                         "PCM_24, PCM_32, FLOAT, DOUBLE; FLAC: PCM_16, PCM_24; OGG: VORBIS")
-    p.add_argument("--no-postfilter", action="store_true",
-                   help="skip the decoder's pitch postfilter (codec/postfilter.py), which lowers the noise "
-                        "between the harmonics of voiced speech at 8-16.4 kbit/s")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--no-postfilter", action="store_true",
+                       help="skip the decoder's pitch postfilter (codec/postfilter.py), which lowers the noise "
+                            "between the harmonics of voiced speech at 8-16.4 kbit/s")
+    which.add_argument("--trained-postfilter", action="store_true",
+                       help="use the model's trained postfilter (codec/neural_postfilter.py) instead: higher "
+                            "PESQ-WB and DNSMOS, lower ViSQOL and pSNR on the development set, so not the "
+                            "default (docs/evaluation.md)")
     p.add_argument("--loss", type=float, default=0.0,
                    help="simulate a lossy channel: drop this fraction of packets before decoding (e.g. 0.05)")
     p.add_argument("--burst", type=float, default=1.0,

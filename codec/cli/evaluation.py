@@ -29,7 +29,8 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     out = Path(args.out)
     run_file, results = out / "run.json", out / "clips.csv"
     # The version too: a new decoder (a postfilter, say) changes vqcodec's rows under the same model.
-    settings = {"model_id": codec.model_id, "version": __version__, "source": str(Path(args.source).resolve())}
+    settings = {"model_id": codec.model_id, "postfilter_id": codec.postfilter_id, "version": __version__,
+                "source": str(Path(args.source).resolve())}
     previous = json.loads(run_file.read_text()) if run_file.exists() else settings
     if results.exists() and args.force:
         results.unlink()

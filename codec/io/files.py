@@ -106,7 +106,7 @@ def encode_file(src: str | Path, dst: str | Path, *, bitrate: float = 13.2, quan
 
 def decode_file(src: str | Path, dst: str | Path, *, original_rate: bool = False, subtype: str | None = None,
                 codec: SpeechCodec | None = None, force: bool = False, loss: dict | None = None,
-                postfilter: bool = True, progress: Callable[[int], None] | None = None) -> float:
+                postfilter: bool | str = True, progress: Callable[[int], None] | None = None) -> float:
     """Decode a .vqc file (``"-"``: standard input) to audio whose format ``dst``'s suffix picks
     (``"-"``: WAV on standard output); returns the duration in seconds.
 

@@ -4,6 +4,8 @@
     vqcodec train fit --config recipes/avq16.yaml --ckpt_path last   # resume
     vqcodec train export runs/rvq16 runs/avq16 ... --out model.npz   # run folders or checkpoints
     vqcodec train spectrum model.npz --corpus data/demo --out model.npz --force
+    vqcodec train postfilter fit --config recipes/postfilter.yaml
+    vqcodec train postfilter export runs/postfilter --model model.npz --out model.npz --force
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from lightning.pytorch.cli import LightningCLI
 
 from ..coding.envelope import EnvelopeCoder
-from ..model import read_entries, save_model
+from ..model import read_model_arrays, save_model
 from .data import LSFDataModule
 from .module import EnvelopeQuantizerModule
 
@@ -86,7 +88,7 @@ def train_spectrum(model: str, corpus: str, out: str, *, quantizer: str = "avq",
     target = Path(out)
     if target.exists() and not force:
         raise FileExistsError(f"{target} exists; pass --force to overwrite it")
-    entries, _ = read_entries(model)
+    entries, _, postfilter = read_model_arrays(model)   # the postfilter, if any, is kept
     if quantizer not in entries:
         raise ValueError(f"{model} has no {quantizer!r} quantizer (it has {', '.join(sorted(entries))})")
     manifest = Path(corpus) / "manifest.csv"
@@ -97,21 +99,65 @@ def train_spectrum(model: str, corpus: str, out: str, *, quantizer: str = "avq",
     entry = entries[quantizer]
     spectrum = fit_spectrum_model(sorted(train[:files]), EnvelopeCoder.from_state(entry, entry["state"]),
                                   rounds=rounds)
-    return save_model(target, entries, spectrum)
+    return save_model(target, entries, spectrum, postfilter)
+
+
+def export_postfilter(checkpoint: str, model: str, out: str, *, force: bool = False) -> str:
+    """Write ``model`` with the postfilter of ``checkpoint`` (or a run folder's best) to ``out``;
+    returns the postfilter's id."""
+    from ..model import postfilter_id
+    from .postfilter import PostfilterModule
+
+    target = Path(out)
+    if target.exists() and not force:
+        raise FileExistsError(f"{target} exists; pass --force to overwrite it")
+    entries, spectrum, _ = read_model_arrays(model)
+    module = PostfilterModule.load_from_checkpoint(best_checkpoint(checkpoint), map_location="cpu")
+    weights = module.net.weights()
+    save_model(target, entries, spectrum, weights)
+    return postfilter_id(weights)
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="model file to write")
+    parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+
+def postfilter_main(argv: list[str]) -> None:
+    """``vqcodec train postfilter {fit,validate,export}``."""
+    if argv and argv[0] == "export":
+        parser = argparse.ArgumentParser(prog="vqcodec train postfilter export",
+                                         description="Write a model file with a trained postfilter added "
+                                                     "(its coding tables and model id unchanged).")
+        parser.add_argument("checkpoint", help="Lightning checkpoint or run folder (its newest best checkpoint)")
+        parser.add_argument("--model", required=True, help="model file whose coding tables to keep")
+        _add_output_arguments(parser)
+        args = parser.parse_args(argv[1:])
+        identity = export_postfilter(args.checkpoint, args.model, args.out, force=args.force)
+        print(f"postfilter id {identity} -> {args.out}")
+        return
+    from .postfilter import PostfilterData, PostfilterModule
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*args parameter is intended.*")
+        LightningCLI(PostfilterModule, PostfilterData, args=argv, seed_everything_default=0,
+                     parser_kwargs={"prog": "vqcodec train postfilter"})
 
 
 def main(argv: list[str]) -> None:
+    if argv and argv[0] == "postfilter":
+        postfilter_main(argv[1:])
+        return
     if argv and argv[0] == "spectrum":
         parser = argparse.ArgumentParser(prog="vqcodec train spectrum",
                                          description="Fit the entropy model of the coded spectra on a prepared "
                                                      "corpus and write a complete codec model file.")
         parser.add_argument("model", help="model file with trained envelope quantizers (vqcodec train export)")
         parser.add_argument("--corpus", required=True, help="prepared corpus folder (vqcodec prepare)")
-        parser.add_argument("--out", required=True, help="model file to write")
+        _add_output_arguments(parser)
         parser.add_argument("--quantizer", default="avq", help="envelope quantizer to code with (default: avq)")
         parser.add_argument("--files", type=int, default=600, help="train-split files to use (default: 600)")
         parser.add_argument("--rounds", type=int, default=3, help="code/refit iterations (default: 3)")
-        parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
         args = parser.parse_args(argv[1:])
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         model_id = train_spectrum(args.model, args.corpus, args.out, quantizer=args.quantizer, files=args.files,
@@ -123,8 +169,7 @@ def main(argv: list[str]) -> None:
                                          description="Write trained checkpoints into one model file.")
         parser.add_argument("checkpoints", nargs="+",
                             help="Lightning checkpoints or run folders (their newest best checkpoint), one per quantizer")
-        parser.add_argument("--out", required=True, help="model file to write")
-        parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+        _add_output_arguments(parser)
         args = parser.parse_args(argv[1:])
         print(f"model id {export(args.checkpoints, args.out, force=args.force)} -> {args.out}")
         return

@@ -1,0 +1,123 @@
+"""The trained postfilter on the development set: off, the pitch postfilter (the default), the trained one.
+
+Each development clip is coded once per bitrate with avq and decoded three
+ways: without a postfilter, with the pitch postfilter at the bitrate's shipped
+strength (``codec.postfilter``, what a model without a trained postfilter
+runs), and with the model's trained postfilter (``codec.neural_postfilter``).
+PESQ-WB, pSNR, ViSQOL (speech mode) and DNSMOS OVRL, as means over voices (as
+``dev_quality.py`` reports them). Then the whole decoder's speed on 60 s of
+speech, one thread, in process, with each postfilter, in the same run.
+
+    python benchmarks/neural_postfilter.py [--dev data/dev] [--model M] [--metrics visqol,dnsmos]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from common import markdown_table, write_json
+
+VARIANTS = ("off", "pitch", "trained")
+
+
+def _decoders(rate: float):
+    from codec.modes import mode
+
+    return {"off": False, "pitch": mode(rate).postfilter_strength, "trained": "trained"}
+
+
+def score_clip(job: tuple[Path, str | None, tuple[str, ...]]) -> list[dict]:
+    from codec import SpeechCodec
+    from codec.evaluation.procedure import prepared, score
+    from codec.modes import BITRATES
+
+    path, model, extra = job
+    codec = SpeechCodec.load(model)
+    wav = prepared(path)
+    rows = []
+    for rate in BITRATES:
+        data = codec.encode(wav, 16000, bitrate=rate, quantizer="avq")
+        for variant, setting in _decoders(rate).items():
+            rows.append({"clip": path.name, "bitrate": rate, "variant": variant,
+                         **score(wav, codec.decode(data, postfilter=setting)[0], extra)})
+    return rows
+
+
+def decoder_speed(model: str | None) -> dict:
+    """Seconds of CPU to decode 60 s of speech at each rate, per postfilter (best of 3)."""
+    import soundfile as sf
+
+    from codec import SpeechCodec
+    from codec.modes import BITRATES
+
+    codec = SpeechCodec.load(model)
+    data_dir = Path(__file__).resolve().parents[1] / "tests" / "data"
+    speech = np.concatenate([sf.read(p, dtype="float32")[0] for p in sorted(data_dir.glob("*.wav"))])
+    speech = np.resize(speech, 60 * 16000)
+    out = {}
+    for rate in BITRATES:
+        data = codec.encode(speech, 16000, bitrate=rate)
+        for variant, setting in _decoders(rate).items():
+            best = np.inf
+            for _ in range(3):
+                start = time.process_time()
+                codec.decode(data, postfilter=setting)
+                best = min(best, time.process_time() - start)
+            out[f"{rate:g}/{variant}"] = best
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dev", type=Path, default=Path("data/dev"), help="folder from 'vqcodec prepare dev'")
+    parser.add_argument("--model", default=None, help="model file with a trained postfilter (default: shipped)")
+    parser.add_argument("--metrics", default="visqol,dnsmos", help="extra scores (default: visqol,dnsmos)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    from codec import SpeechCodec
+    from codec.corpus.dev_set import read_voices
+
+    if SpeechCodec.load(args.model).postfilter is None:
+        raise SystemExit("the model has no trained postfilter (vqcodec train postfilter export)")
+    voices = read_voices(args.dev / "voices.csv")
+    extra = tuple(m for m in args.metrics.split(",") if m)
+    clips = sorted(args.dev.glob("*.wav"))
+    with ProcessPoolExecutor(args.workers) as pool:
+        rows = [r for rs in tqdm(pool.map(score_clip, [(c, args.model, extra) for c in clips]), total=len(clips),
+                                 unit="clip") for r in rs]
+    by_voice: dict = defaultdict(list)
+    for row in rows:
+        by_voice[row["bitrate"], row["variant"], voices[row["clip"]]["voice"]].append(row)
+    rates = sorted({r["bitrate"] for r in rows})
+    summary = {}
+    for name in ("pesq", "psnr", *extra):
+        table = []
+        for variant in VARIANTS:
+            cells = []
+            for rate in rates:
+                means = [np.nanmean([r[name] for r in rs]) for (k, v, _), rs in by_voice.items()
+                         if k == rate and v == variant]
+                summary[f"{name}/{variant}/{rate:g}"] = float(np.mean(means))
+                cells.append(f"{np.mean(means):.3f}")
+            table.append([variant, *cells])
+        print(f"\n{name} (mean over voices)")
+        print(markdown_table(["postfilter", *(f"{r:g}" for r in rates)], table))
+    speed = decoder_speed(args.model)
+    print("\nwhole decoder, 60 s of speech, one thread: real-time factor")
+    print(markdown_table(["postfilter", *(f"{r:g}" for r in rates)],
+                         [[v, *(f"{60 / speed[f'{r:g}/{v}']:.0f}x" for r in rates)] for v in VARIANTS]))
+    print(f"wrote {write_json('neural_postfilter', {'summary': summary, 'speed_s': speed, 'clips': rows})}")
+
+
+if __name__ == "__main__":
+    main()
