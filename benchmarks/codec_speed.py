@@ -44,15 +44,7 @@ import soundfile as sf  # noqa: E402
 from codec import SpeechCodec  # noqa: E402
 from codec.modes import BITRATES  # noqa: E402
 
-from common import add_output_argument, markdown_table, write_json
-
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-
-
-def speech(seconds: float) -> np.ndarray:
-    """The bundled LibriVox clips repeated to ``seconds``, float32."""
-    clips = np.concatenate([sf.read(p, dtype="float32")[0] for p in sorted(DATA.glob("sense*.wav"))])
-    return np.resize(clips, int(seconds * 16000))
+from common import DATA, add_output_argument, markdown_table, speech, write_json
 
 
 def long_run(minutes: float) -> dict:

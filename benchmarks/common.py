@@ -11,6 +11,16 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+
+
+def speech(seconds: float, pattern: str = "sense*.wav") -> np.ndarray:
+    """The bundled clips of ``tests/data`` matching ``pattern`` (default: the LibriVox ones), joined
+    and repeated to ``seconds``, float32."""
+    import soundfile as sf
+
+    clips = np.concatenate([sf.read(p, dtype="float32")[0] for p in sorted(DATA.glob(pattern))])
+    return np.resize(clips, int(seconds * 16000))
 
 
 def machine() -> dict:

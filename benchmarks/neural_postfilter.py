@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from common import markdown_table, write_json
+from common import markdown_table, speech, write_json
 
 VARIANTS = ("off", "pitch", "trained")
 
@@ -53,18 +53,14 @@ def score_clip(job: tuple[Path, str | None, tuple[str, ...]]) -> list[dict]:
 
 def decoder_speed(model: str | None) -> dict:
     """Seconds of CPU to decode 60 s of speech at each rate, per postfilter (best of 3)."""
-    import soundfile as sf
-
     from codec import SpeechCodec
     from codec.modes import BITRATES
 
     codec = SpeechCodec.load(model)
-    data_dir = Path(__file__).resolve().parents[1] / "tests" / "data"
-    speech = np.concatenate([sf.read(p, dtype="float32")[0] for p in sorted(data_dir.glob("*.wav"))])
-    speech = np.resize(speech, 60 * 16000)
+    wav = speech(60, "*.wav")   # every bundled clip, ARCTIC's too
     out = {}
     for rate in BITRATES:
-        data = codec.encode(speech, 16000, bitrate=rate)
+        data = codec.encode(wav, 16000, bitrate=rate)
         for variant, setting in _decoders(rate).items():
             best = np.inf
             for _ in range(3):

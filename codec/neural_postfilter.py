@@ -36,7 +36,7 @@ import numpy as np
 from .dsp import lpc
 from .dsp.framing import FRAME
 from .modes import BITRATES
-from .postfilter import LAG_MAX, LAG_MIN, TAPS, pitch
+from .postfilter import LAG_MAX, LAG_MIN, TAPS, apply_taps, pitch
 
 SUBFRAME = 80                          # 5 ms: the network's control rate
 SUBFRAMES = FRAME // SUBFRAME
@@ -50,7 +50,7 @@ FEATURES = 16 + 3 + len(BITRATES)      # LSFs, energy, lag, voicing, bitrate
 WEIGHT_SHAPES = {"w1": (CONTEXT * FEATURES, None), "b1": (None,), "w2": (None, None), "b2": (None,),
                  "w3": (None, SUBFRAMES * CONTROLS), "b3": (SUBFRAMES * CONTROLS,)}
 _WINDOW = np.hanning(ENVELOPE_SPAN + 2)[1:-1]
-_RAMP = (np.arange(SUBFRAME) + 0.5) / SUBFRAME                 # interpolation weights within a subframe
+RAMP = (np.arange(SUBFRAME) + 0.5) / SUBFRAME                  # interpolation weights within a subframe
 _LAG_FADE = np.minimum((np.arange(FRAME) + 0.5) / SUBFRAME, 1.0)
 
 
@@ -112,17 +112,10 @@ def controls(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return comb, gain, taps
 
 
-def _per_sample(values: np.ndarray, previous: np.ndarray) -> np.ndarray:
-    """(subframes, ...) -> (subframes * SUBFRAME, ...): from the previous subframe's value to each one's."""
-    full = np.concatenate([previous[None], values])
-    ramp = _RAMP.reshape((SUBFRAME,) + (1,) * (values.ndim - 1))
-    return (full[:-1, None] * (1 - ramp) + full[1:, None] * ramp).reshape((-1,) + values.shape[1:])
-
-
-def _comb(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
-    """c[n] = sum_j TAPS[j] x[HISTORY + n - T_n + 1 - j] for n = 0 .. len(lags) - 1."""
-    at = HISTORY + np.arange(len(lags)) - lags + 1
-    return TAPS[0] * x[at] + TAPS[1] * x[at - 1] + TAPS[2] * x[at - 2]
+def _per_sample(values: np.ndarray, previous: float) -> np.ndarray:
+    """(subframes,) -> (subframes * SUBFRAME,): from the previous subframe's value to each one's."""
+    full = np.concatenate([[previous], values])
+    return (full[:-1, None] * (1 - RAMP) + full[1:, None] * RAMP).ravel()
 
 
 class NeuralPostfilter:
@@ -154,9 +147,13 @@ class NeuralPostfilter:
         context = np.concatenate([self.context, found])
         comb, gain, taps = controls(network(self.weights, context).reshape(blocks * SUBFRAMES, CONTROLS))
         g = _per_sample(comb, self.last[0])
-        lags = np.repeat(lag, FRAME)
+        # The comb c[n] = sum_j TAPS[j] x[n - T + 1 - j], at this block's lag and the previous block's:
+        # ``once[k]`` holds the taps ending at x[k + 2], so c[n] = once[n - T - 1].
+        once = apply_taps(x, TAPS)
+        at = HISTORY - 1 + np.arange(blocks * FRAME)
         fade = np.tile(_LAG_FADE, blocks)
-        c = fade * _comb(x, lags) + (1 - fade) * _comb(x, np.repeat(np.concatenate([[self.lag], lag[:-1]]), FRAME))
+        c = (fade * once[at - np.repeat(lag, FRAME)]
+             + (1 - fade) * once[at - np.repeat(np.concatenate([[self.lag], lag[:-1]]), FRAME)])
         y1 = (x[HISTORY:] + g * c) / (1 + g)
         # past[s, m, k] = y1[s SUBFRAME + m - k]. The taps move linearly from the previous subframe's
         # to each subframe's, so each sample is that blend of the two filters' outputs (which
@@ -165,7 +162,7 @@ class NeuralPostfilter:
         past = past.reshape(blocks * SUBFRAMES, SUBFRAME, FIR_TAPS)
         own = np.einsum("smk,sk->sm", past, taps)
         before = np.einsum("smk,sk->sm", past, np.concatenate([self.last[2][None], taps[:-1]]))
-        fir = (before + (own - before) * _RAMP).ravel()
+        fir = (before + (own - before) * RAMP).ravel()
         y = np.exp(_per_sample(gain, self.last[1])) * fir
         self.history, self.context, self.lag = x[-HISTORY:], context[-(CONTEXT - 1):], int(lag[-1])
         self.last = (comb[-1], gain[-1], taps[-1])

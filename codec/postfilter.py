@@ -90,7 +90,7 @@ def pitch(x: np.ndarray, blocks: int) -> tuple[np.ndarray, np.ndarray]:
     return 2 * (LAG_MIN // 2 + index), voicing
 
 
-def _fir(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
+def apply_taps(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """f[k] = sum_j taps[j] x[k + len(taps) - 1 - j], k = 0 .. len(x) - len(taps): the comb's taps applied
     once to the whole signal, so a block needs one copy per comb term instead of one per tap (summed in
     the order a block's own sum would take, so the samples are the same)."""
@@ -104,8 +104,8 @@ def _fir(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
 def _comb_terms(once: np.ndarray, twice: np.ndarray, starts: np.ndarray, lag: np.ndarray, gain: np.ndarray,
                 width: int) -> np.ndarray:
     """g c(x) + g^2 c(c(x)) over ``width`` samples from each of ``starts`` (positions in ``x``), per row
-    lag and gain (rows,): (rows, width). ``once`` and ``twice`` are ``_fir(x, TAPS)`` and
-    ``_fir(x, _TAPS_TWICE)``, whose index k holds the taps ending at x[k + 2] and x[k + 4]."""
+    lag and gain (rows,): (rows, width). ``once`` and ``twice`` are ``apply_taps(x, TAPS)`` and
+    ``apply_taps(x, _TAPS_TWICE)``, whose index k holds the taps ending at x[k + 2] and x[k + 4]."""
     # c(x)[n] = sum_j TAPS[j] x[n - T + 1 - j] = once[n - T - 1]; c(c(x))[n] = twice[n - 2 T - 2].
     first = np.lib.stride_tricks.sliding_window_view(once, width)[starts - lag - 1]     # copies
     second = np.lib.stride_tricks.sliding_window_view(twice, width)[starts - 2 * lag - 2]
@@ -145,7 +145,7 @@ class PitchPostfilter:
         # about half of speech) would come out as (x + 0) / (1 + 0 + 0), itself.
         on = np.flatnonzero((gain > 0) | (previous_gain > 0))
         starts = HISTORY + FRAME * on                                         # block starts in x
-        once, twice = _fir(x, TAPS), _fir(x, _TAPS_TWICE)
+        once, twice = apply_taps(x, TAPS), apply_taps(x, _TAPS_TWICE)
         new = _comb_terms(once, twice, starts, lag[on], gain[on], FRAME)
         old = _comb_terms(once, twice, starts, previous_lag[on], previous_gain[on], CROSSFADE)
         new[:, :CROSSFADE] += (1 - _FADE) * (old - new[:, :CROSSFADE])   # fade in from the old filter

@@ -86,17 +86,15 @@ def test_it_runs_on_request_only(codec, tmp_path, capsys):
 
 
 def test_tones_through_the_trained_postfilter_keep_a_sane_snr_and_level(codec):
-    from conftest import level_change, tone_snr
+    from conftest import level_change, postfilter_tones, tone_snr
 
     # Measured at 8 / 13.2 kbit/s (the pitch postfilter gives 39-44 dB for the sine): sine 20.8 / 25.3
     # dB SNR and -0.79 / -0.48 dB, DTMF 20.1 / 26.3 dB and -0.58 / -0.23 dB, the sweep 11.4 / 14.3 dB
     # and -2.1 / -1.4 dB. It moves the waveform far more than the pitch postfilter; the floors keep
     # it from doing worse.
-    t = np.arange(2 * 16000) / 16000
-    signals = {"sine": (0.3 * np.sin(2 * np.pi * 1000 * t), 17.0, 1.0),
-               "dtmf": (0.25 * (np.sin(2 * np.pi * 770 * t) + np.sin(2 * np.pi * 1336 * t)), 17.0, 1.0),
-               "sweep": (0.3 * np.sin(2 * np.pi * (100 * t + 6900 / 4 * t ** 2)), 9.0, 2.5)}
-    for name, (x, snr_floor, level_limit) in signals.items():
+    floors = {"sine": (17.0, 1.0), "dtmf": (17.0, 1.0), "sweep": (9.0, 2.5)}   # SNR (dB), |level| (dB)
+    for name, x in postfilter_tones().items():
+        snr_floor, level_limit = floors[name]
         for bitrate in (8.0, 13.2):
             y, _ = codec.decode(codec.encode(x, 16000, bitrate=bitrate), postfilter="trained")
             snr, level = tone_snr(x, y), level_change(x, y)

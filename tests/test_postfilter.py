@@ -4,7 +4,7 @@ chunking, and what it does to decoded speech."""
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import DATA, level_change, tone_snr
+from conftest import DATA, level_change, postfilter_tones, tone_snr
 
 from codec import SpeechCodec
 from codec.dsp.framing import FRAME
@@ -122,11 +122,9 @@ def test_tones_keep_their_level_through_the_postfilter():
     # moment at a changing lag).
     shipped = SpeechCodec.load()
     codec = SpeechCodec(shipped.quantizers, shipped.spectrum, shipped.model_id)   # without the trained one
-    t = np.arange(2 * 16000) / 16000
-    signals = {"sine": (0.3 * np.sin(2 * np.pi * 1000 * t), 34.0, 0.5),
-               "dtmf": (0.25 * (np.sin(2 * np.pi * 770 * t) + np.sin(2 * np.pi * 1336 * t)), 19.0, 0.5),
-               "sweep": (0.3 * np.sin(2 * np.pi * (100 * t + 6900 / 4 * t ** 2)), 12.0, 2.0)}
-    for name, (x, snr_floor, level_limit) in signals.items():
+    floors = {"sine": (34.0, 0.5), "dtmf": (19.0, 0.5), "sweep": (12.0, 2.0)}   # SNR (dB), |level| (dB)
+    for name, x in postfilter_tones().items():
+        snr_floor, level_limit = floors[name]
         for bitrate in (8.0, 13.2):
             y, _ = codec.decode(codec.encode(x, 16000, bitrate=bitrate))
             snr, level = tone_snr(x, y), level_change(x, y)

@@ -91,11 +91,9 @@ def normalize_level(wav: np.ndarray, dbov: float = -26.0) -> np.ndarray:
 
 # Slower scores computed on request (``vqcodec eval --metrics``), each from a package of the [eval]
 # extra: the name of the score, the module it needs, and what to install.
-EXTRA_METRICS = {
-    "visqol": ("visqol", "pip install 'visqol-python[lattice]'"),
-    "dnsmos": ("speechmos", "pip install speechmos onnxruntime librosa requests"),
-    "plcmos": ("speechmos", "pip install speechmos onnxruntime librosa requests"),
-}
+_SPEECHMOS = ("speechmos", "pip install speechmos onnxruntime librosa requests")
+EXTRA_METRICS = {"visqol": ("visqol", "pip install 'visqol-python[lattice]'"), "dnsmos": _SPEECHMOS,
+                 "plcmos": _SPEECHMOS}
 
 
 def missing_metric(name: str) -> str | None:
@@ -136,19 +134,32 @@ def visqol_speech(ref: np.ndarray, deg: np.ndarray) -> float:
         raise MetricError(f"ViSQOL failed: {err}") from None
 
 
+def _session(path: str | Path):
+    """An ONNX session on one thread, like the rest of an evaluation worker (``vqcodec eval`` runs one
+    worker per core); ``speechmos`` would start its own thread pools."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), options)
+
+
+def _heard(deg: np.ndarray, name: str) -> np.ndarray:
+    """``deg`` as the non-intrusive models take it: float64 within [-1, 1], 1-D and not silent."""
+    deg = np.clip(np.asarray(deg, dtype=np.float64), -1.0, 1.0)
+    if deg.ndim != 1 or not np.any(deg):
+        raise MetricError(f"{name} failed: empty or silent signal")
+    return deg
+
+
 @functools.lru_cache(maxsize=1)
 def _dnsmos():
-    """The DNSMOS P.835 scorer of ``speechmos`` with single-threaded ONNX sessions, created once."""
-    import onnxruntime
+    """The DNSMOS P.835 scorer of ``speechmos`` with single-threaded sessions, created once."""
     from speechmos import dnsmos
 
     models = Path(dnsmos.__file__).parent / "dnsmos_models"
     scorer = dnsmos.DNSMOS(str(models / "sig_bak_ovr.onnx"), str(models / "model_v8.onnx"))
-    options = onnxruntime.SessionOptions()
-    # One thread, like the rest of an evaluation worker (``vqcodec eval`` runs one per core).
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    scorer.onnx_sess = onnxruntime.InferenceSession(scorer.primary_model_path, options)
-    scorer.p808_onnx_sess = onnxruntime.InferenceSession(str(models / "model_v8.onnx"), options)
+    scorer.onnx_sess, scorer.p808_onnx_sess = _session(scorer.primary_model_path), _session(models / "model_v8.onnx")
     return scorer
 
 
@@ -158,24 +169,18 @@ def dnsmos(deg: np.ndarray) -> dict[str, float]:
     Returns ``{"dnsmos": OVRL, "dnsmos_sig": SIG, "dnsmos_bak": BAK}`` on the 1-5 MOS scale. Clips
     shorter than the model's 9 s window are repeated to fill it (as ``speechmos`` does).
     """
-    deg = np.clip(np.asarray(deg, dtype=np.float64), -1.0, 1.0)
-    if deg.ndim != 1 or not np.any(deg):
-        raise MetricError("DNSMOS failed: empty or silent signal")
-    scores = _dnsmos()(deg, SAMPLE_RATE, False)
+    scores = _dnsmos()(_heard(deg, "DNSMOS"), SAMPLE_RATE, False)
     return {"dnsmos": float(scores["ovrl_mos"]), "dnsmos_sig": float(scores["sig_mos"]),
             "dnsmos_bak": float(scores["bak_mos"])}
 
 
 @functools.lru_cache(maxsize=1)
 def _plcmos():
-    """The PLCMOS v2 scorer of ``speechmos`` with a single-threaded ONNX session, created once."""
-    import onnxruntime
+    """The PLCMOS v2 scorer of ``speechmos`` with a single-threaded session, created once."""
     from speechmos import plcmos
 
     scorer = plcmos.PLCMOS()
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    scorer.session = onnxruntime.InferenceSession(scorer.model_path, options)
+    scorer.session = _session(scorer.model_path)
     return scorer
 
 
@@ -185,9 +190,7 @@ def plcmos(deg: np.ndarray) -> float:
     The model averages 15 simulated raters drawn at random; they are drawn from a fixed seed so
     that a signal always gets the same score (numpy's global generator is left as it was).
     """
-    deg = np.clip(np.asarray(deg, dtype=np.float64), -1.0, 1.0)
-    if deg.ndim != 1 or not np.any(deg):
-        raise MetricError("PLCMOS failed: empty or silent signal")
+    deg = _heard(deg, "PLCMOS")
     state = np.random.get_state()
     try:
         np.random.seed(0)

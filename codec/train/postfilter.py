@@ -125,7 +125,7 @@ class PostfilterNet(torch.nn.Module):
 def _per_sample(values: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
     """(B, subframes, ...) -> (B, subframes * SUBFRAME, ...), as ``neural_postfilter._per_sample``."""
     full = torch.cat([previous, values], dim=1)
-    ramp = torch.as_tensor(npf._RAMP, dtype=values.dtype).view(1, 1, npf.SUBFRAME, *([1] * (values.ndim - 2)))
+    ramp = torch.as_tensor(npf.RAMP, dtype=values.dtype).view(1, 1, npf.SUBFRAME, *([1] * (values.ndim - 2)))
     out = full[:, :-1, None] * (1 - ramp) + full[:, 1:, None] * ramp
     return out.reshape(values.shape[0], -1, *values.shape[2:])
 
