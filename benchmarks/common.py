@@ -102,6 +102,21 @@ def _sweep_clip(job: tuple) -> list[dict]:
     return rows
 
 
+def means_over_voices(rows: list[dict], voices: dict, column: str, scores: tuple[str, ...]) -> dict:
+    """{(bitrate, row[column], score): mean over voices of each voice's mean} of per-clip ``rows``
+    ({"clip", "bitrate", column, score...}); ``voices`` maps a clip to its voice (``read_voices``)."""
+    from collections import defaultdict
+
+    by_voice: dict = defaultdict(list)
+    for row in rows:
+        by_voice[row["bitrate"], row[column], voices[row["clip"]]["voice"]].append(row)
+    groups: dict = defaultdict(list)
+    for (rate, value, _), voice_rows in by_voice.items():
+        for score in scores:
+            groups[rate, value, score].append(np.nanmean([r[score] for r in voice_rows]))
+    return {key: float(np.mean(means)) for key, means in groups.items()}
+
+
 def add_resume_arguments(parser) -> None:
     """--force and --keep-references, passed on to ``vqcodec eval`` by ``resume_flags``."""
     parser.add_argument("--force", action="store_true", help="start over instead of resuming")

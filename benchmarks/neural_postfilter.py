@@ -1,9 +1,11 @@
-"""The trained postfilter on the development set: off, the pitch postfilter (the default), the trained one.
+"""The decoder's postfilters on the development set, alone and together.
 
-Each development clip is coded once per bitrate with avq and decoded three
-ways: without a postfilter, with the pitch postfilter at the bitrate's shipped
-strength (``codec.postfilter``, what a model without a trained postfilter
-runs), and with the model's trained postfilter (``codec.neural_postfilter``).
+Each development clip is coded once per bitrate with avq and decoded five
+ways: without a postfilter; with the pitch postfilter at the bitrate's shipped
+strength (``codec.postfilter``); with the trained time-domain postfilter
+(``codec.neural_postfilter``); and with the spectral postfilter
+(``codec.spectral_postfilter``, band gains before synthesis) followed by
+either (the first of these is the default).
 PESQ-WB, pSNR, ViSQOL (speech mode) and DNSMOS OVRL, as means over voices (as
 ``dev_quality.py`` reports them). Then the whole decoder's speed on 60 s of
 speech, one thread, in process, with each postfilter, in the same run.
@@ -16,22 +18,26 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from common import markdown_table, speech, write_json
+from common import markdown_table, means_over_voices, speech, write_json
 
-VARIANTS = ("off", "pitch", "trained")
+VARIANTS = ("off", "pitch", "trained", "spectral+pitch", "spectral+trained")
 
 
-def _decoders(rate: float):
+def _decoders(codec, rate: float) -> dict:
+    """Variant -> (codec, postfilter setting): the time-domain ones alone run without the spectral stage."""
+    from codec import SpeechCodec
     from codec.modes import mode
 
-    return {"off": False, "pitch": mode(rate).postfilter_strength, "trained": "trained"}
+    alone = SpeechCodec(codec.quantizers, codec.spectrum, codec.model_id, codec.postfilter, codec.postfilter_id)
+    strength = mode(rate).postfilter_strength
+    return {"off": (codec, False), "pitch": (alone, strength), "trained": (alone, "trained"),
+            "spectral+pitch": (codec, strength), "spectral+trained": (codec, "trained")}
 
 
 def score_clip(job: tuple[Path, str | None, tuple[str, ...]]) -> list[dict]:
@@ -45,9 +51,9 @@ def score_clip(job: tuple[Path, str | None, tuple[str, ...]]) -> list[dict]:
     rows = []
     for rate in BITRATES:
         data = codec.encode(wav, 16000, bitrate=rate, quantizer="avq")
-        for variant, setting in _decoders(rate).items():
+        for variant, (decoder, setting) in _decoders(codec, rate).items():
             rows.append({"clip": path.name, "bitrate": rate, "variant": variant,
-                         **score(wav, codec.decode(data, postfilter=setting)[0], extra)})
+                         **score(wav, decoder.decode(data, postfilter=setting)[0], extra)})
     return rows
 
 
@@ -61,11 +67,11 @@ def decoder_speed(model: str | None) -> dict:
     out = {}
     for rate in BITRATES:
         data = codec.encode(wav, 16000, bitrate=rate)
-        for variant, setting in _decoders(rate).items():
+        for variant, (decoder, setting) in _decoders(codec, rate).items():
             best = np.inf
             for _ in range(3):
                 start = time.process_time()
-                codec.decode(data, postfilter=setting)
+                decoder.decode(data, postfilter=setting)
                 best = min(best, time.process_time() - start)
             out[f"{rate:g}/{variant}"] = best
     return out
@@ -83,29 +89,22 @@ def main() -> None:
     from codec import SpeechCodec
     from codec.corpus.dev_set import read_voices
 
-    if SpeechCodec.load(args.model).postfilter is None:
-        raise SystemExit("the model has no trained postfilter (vqcodec train postfilter export)")
+    loaded = SpeechCodec.load(args.model)
+    if loaded.postfilter is None or loaded.spectral is None:
+        raise SystemExit("the model lacks a trained postfilter (vqcodec train postfilter|spectral export)")
     voices = read_voices(args.dev / "voices.csv")
     extra = tuple(m for m in args.metrics.split(",") if m)
     clips = sorted(args.dev.glob("*.wav"))
     with ProcessPoolExecutor(args.workers) as pool:
         rows = [r for rs in tqdm(pool.map(score_clip, [(c, args.model, extra) for c in clips]), total=len(clips),
                                  unit="clip") for r in rs]
-    by_voice: dict = defaultdict(list)
-    for row in rows:
-        by_voice[row["bitrate"], row["variant"], voices[row["clip"]]["voice"]].append(row)
     rates = sorted({r["bitrate"] for r in rows})
-    summary = {}
-    for name in ("pesq", "psnr", *extra):
-        table = []
-        for variant in VARIANTS:
-            cells = []
-            for rate in rates:
-                means = [np.nanmean([r[name] for r in rs]) for (k, v, _), rs in by_voice.items()
-                         if k == rate and v == variant]
-                summary[f"{name}/{variant}/{rate:g}"] = float(np.mean(means))
-                cells.append(f"{np.mean(means):.3f}")
-            table.append([variant, *cells])
+    names = ("pesq", "psnr", *extra)
+    means = means_over_voices(rows, voices, "variant", names)
+    summary = {f"{name}/{variant}/{rate:g}": means[rate, variant, name]
+               for rate in rates for variant in VARIANTS for name in names}
+    for name in names:
+        table = [[variant, *(f"{means[rate, variant, name]:.3f}" for rate in rates)] for variant in VARIANTS]
         print(f"\n{name} (mean over voices)")
         print(markdown_table(["postfilter", *(f"{r:g}" for r in rates)], table))
     speed = decoder_speed(args.model)

@@ -25,7 +25,7 @@ The package, by concern (``docs/design.md`` walks through the pipeline):
 
 import importlib
 
-__version__ = "0.8.0"
+__version__ = "0.9.0"
 
 # Short names for the modules users reach for (``from codec import lpc, metrics``), imported on first use.
 _ALIASES = {"audio": "codec.io.audio", "lpc": "codec.dsp.lpc", "lsf": "codec.dsp.lsf", "mdct": "codec.dsp.mdct",

@@ -5,8 +5,9 @@ spectra range decoded; packets that fail are concealed
 (``codec.concealment``); the envelope codes are decoded to stable LSFs, which
 give the spectral shaping and the entropy model's contexts; the spectra are
 dequantized with noise filling, their TNS filters undone (``codec.coding.tns``),
-inverse transformed and overlap-added; the
-postfilter stage (``codec.postfilter``) sees the result, and the blocks the
+rescaled band by band by the spectral postfilter (``codec.spectral_postfilter``, when
+the model has one), inverse transformed and overlap-added; the time-domain
+postfilter (``codec.postfilter``) sees the result, and the blocks the
 encoder flagged as digital silence (``codec.coding.silence``) are muted before
 it is output.
 """
@@ -14,7 +15,7 @@ it is output.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import constriction
@@ -31,6 +32,7 @@ from .io.audio import fit_blocks, resample_blocks
 from .modes import mode
 from .neural_postfilter import NeuralPostfilter, PostfilterWeights
 from .postfilter import PitchPostfilter
+from .spectral_postfilter import FrameInfo
 from .threads import single_threaded
 
 log = logging.getLogger(__name__)
@@ -61,8 +63,12 @@ class Decoder:
 
     def __init__(self, header: Header, envelope: EnvelopeCoder, model: SpectrumModel,
                  postfilter: bool | float | str = True, lost: np.ndarray | None = None,
-                 weights: PostfilterWeights | None = None):
+                 weights: PostfilterWeights | None = None,
+                 spectral: Callable[[np.ndarray, FrameInfo], np.ndarray] | None = None):
         self.header, self.envelope, self.model = header, envelope, model
+        # The spectral stage (codec.spectral_postfilter.SpectralPostfilter, or None): it sees each
+        # chunk's spectra and what the decoder knows of their frames, before synthesis.
+        self.spectral = spectral
         # True: the pitch postfilter at the bitrate's strength; "trained": the model's trained
         # postfilter (``weights``); False: off; a number: the pitch postfilter at that strength
         # (SpeechCodec.decode). Strength 0, the off rates included, makes it the identity.
@@ -168,6 +174,10 @@ class Decoder:
                                       noise_gain=mode(self.header.bitrate).noise_gain, bands=bands)
         spectra = tns.restore(spectra, shaping.weights, tools.tns)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
+        if self.spectral is not None:
+            if bands is None:
+                bands = np.full((frames, len(noise_filling.NOISE_BANDS) - 1), noise_filling.BAND_ZERO)
+            spectra = self.spectral(spectra, FrameInfo(concealed_lsf, gain, noise, bands, q == 0))
         return silence.mute(self.postfilter(self.overlap_add(spectra)),
                             silence.from_changes(tools.silence, np.arange(0, frames, pf)))
 

@@ -13,13 +13,15 @@ in ``docs/model_format.md``; in short::
     quantizers/NAME/predictive.codebooks.M.entries   (K, d) float32, prediction-residual codebooks
     spectrum/beta, spectrum/offsets, spectrum/probabilities   float64 (codec.coding.entropy)
     postfilter/w1 ... postfilter/b3  float32, the trained postfilter (codec.neural_postfilter), optional
+    spectral/w1 ... spectral/b3      float32, the spectral postfilter (codec.spectral_postfilter), optional
 
 The model id is the first 16 hex digits of a SHA-256 over each quantizer's
 configuration and arrays (float32) in name order, then the spectrum arrays
 (float64): two files with the same coding tables share an id, and a stream names
 the id of the model that can decode it. The postfilter has an id of its own,
-made the same way from its arrays: it changes how a stream sounds, never whether
-it decodes, so retraining it leaves every stream decodable.
+made the same way from its arrays and the spectral postfilter's: they change how a
+stream sounds, never whether it decodes, so retraining them leaves every stream
+decodable.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from .coding.entropy import SpectrumModel
 from .coding.envelope import EnvelopeCoder
 from .io.atomic import atomic_write
 from .neural_postfilter import WEIGHT_SHAPES, PostfilterWeights
+from .spectral_postfilter import SpectralWeights
 
 MODEL_FORMAT = 3                     # 1-2 were torch pickles (vqcodec 0.1)
 CONFIG_KEYS = EnvelopeCoder.CONFIG_KEYS
 TRAINING_ONLY = ("batches_used", "batches_seen")   # usage counters: not part of a model
+TRAINED_PARTS = {"postfilter": tuple(WEIGHT_SHAPES), "spectral": SpectralWeights.NAMES}   # the decoder's networks
 
 
 class ModelError(ValueError):
@@ -56,6 +60,7 @@ class Model:
     id: str
     postfilter: PostfilterWeights | None = None
     postfilter_id: str | None = None
+    spectral: SpectralWeights | None = None
 
 
 def default_model_path() -> Path:
@@ -79,27 +84,33 @@ def model_id(entries: dict[str, dict], spectrum: dict[str, np.ndarray] | None = 
     return digest.hexdigest()[:16]
 
 
-def postfilter_id(weights: dict[str, np.ndarray]) -> str:
-    """The id of a postfilter's arrays (float32, names sorted), like the model id's."""
+def postfilter_id(trained: dict[str, dict[str, np.ndarray]]) -> str:
+    """The id of the decoder's trained arrays (``read_model_arrays``'s third item), float32, like the
+    model id's: the postfilter's by name, then the spectral postfilter's as ``spectral/NAME``."""
     digest = hashlib.sha256()
-    for key in sorted(weights):
-        digest.update(key.encode())
-        digest.update(np.ascontiguousarray(weights[key], dtype=np.float32).tobytes())
+    for prefix, part in (("", "postfilter"), ("spectral/", "spectral")):
+        weights = trained.get(part, {})
+        for key in sorted(weights):
+            digest.update(f"{prefix}{key}".encode())
+            digest.update(np.ascontiguousarray(weights[key], dtype=np.float32).tobytes())
     return digest.hexdigest()[:16]
 
 
 def save_model(path: str | Path, entries: dict[str, dict], spectrum: SpectrumModel | dict | None = None,
-               postfilter: dict[str, np.ndarray] | None = None) -> str:
+               trained: dict[str, dict[str, np.ndarray]] | None = None) -> str:
     """Write a model file (atomically); returns its model id.
 
     ``spectrum`` is a SpectrumModel, or the arrays of one as ``read_entries`` returns them;
-    ``postfilter`` the trained postfilter's arrays (``codec.neural_postfilter.WEIGHT_SHAPES``).
+    ``trained`` the decoder's trained arrays by part, ``"postfilter"`` (``codec.neural_postfilter``)
+    and ``"spectral"`` (``codec.spectral_postfilter``), either optional.
     """
     state = spectrum.state() if isinstance(spectrum, SpectrumModel) else spectrum
+    trained = trained or {}
     arrays = {"format": np.array(MODEL_FORMAT)}
-    config = {"quantizers": {}, "spectrum": state is not None, "postfilter": postfilter is not None}
-    for key, value in (postfilter or {}).items():
-        arrays[f"postfilter/{key}"] = np.asarray(value, dtype=np.float32)
+    config = {"quantizers": {}, "spectrum": state is not None, **{part: part in trained for part in TRAINED_PARTS}}
+    for part in TRAINED_PARTS:
+        for key, value in trained.get(part, {}).items():
+            arrays[f"{part}/{key}"] = np.asarray(value, dtype=np.float32)
     for name, entry in entries.items():
         config["quantizers"][name] = {k: entry[k] for k in CONFIG_KEYS}
         for key, value in entry["state"].items():
@@ -120,8 +131,9 @@ def read_entries(path: str | Path) -> tuple[dict[str, dict], dict[str, np.ndarra
 
 
 def read_model_arrays(path: str | Path) -> tuple[dict[str, dict], dict[str, np.ndarray] | None,
-                                                 dict[str, np.ndarray] | None]:
-    """A model file's quantizer entries, spectrum arrays and postfilter arrays (None where absent)."""
+                                                 dict[str, dict[str, np.ndarray]]]:
+    """A model file's quantizer entries, spectrum arrays (None where absent) and the decoder's trained
+    arrays by part (``TRAINED_PARTS``, the ones present)."""
     try:
         with np.load(Path(path), allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
@@ -138,20 +150,22 @@ def read_model_arrays(path: str | Path) -> tuple[dict[str, dict], dict[str, np.n
                    for name, described in config["quantizers"].items()}
         spectrum = ({key: arrays[f"spectrum/{key}"] for key in ("beta", "offsets", "probabilities")}
                     if config["spectrum"] else None)
-        postfilter = ({key: arrays[f"postfilter/{key}"] for key in WEIGHT_SHAPES}
-                      if config.get("postfilter") else None)
+        trained = {part: {key: arrays[f"{part}/{key}"] for key in names}
+                   for part, names in TRAINED_PARTS.items() if config.get(part)}
     except (KeyError, ValueError, TypeError) as err:
         raise ModelError(f"{path}: incomplete model file (missing {err})") from None
-    return entries, spectrum, postfilter
+    return entries, spectrum, trained
 
 
 def load_model(path: str | Path) -> Model:
     """Read a model file: its envelope coders by name, spectrum model, postfilter and ids."""
-    entries, spectrum, postfilter = read_model_arrays(path)
+    entries, spectrum, trained = read_model_arrays(path)
+    as_float = {part: {k: v.astype(np.float64) for k, v in arrays.items()} for part, arrays in trained.items()}
     try:
         coders = {name: EnvelopeCoder.from_state(entry, entry["state"]) for name, entry in entries.items()}
-        weights = PostfilterWeights({k: v.astype(np.float64) for k, v in postfilter.items()}) if postfilter else None
+        weights = PostfilterWeights(as_float["postfilter"]) if "postfilter" in trained else None
+        spectral = SpectralWeights(as_float["spectral"]) if "spectral" in trained else None
     except (KeyError, ValueError) as err:
         raise ModelError(f"{path}: incomplete or broken model file ({err})") from None
     return Model(coders, SpectrumModel.from_state(spectrum) if spectrum is not None else None,
-                 model_id(entries, spectrum), weights, postfilter_id(postfilter) if postfilter else None)
+                 model_id(entries, spectrum), weights, postfilter_id(trained) if trained else None, spectral)

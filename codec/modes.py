@@ -7,7 +7,11 @@ noise filling (``codec.coding.noise_filling``), chosen on the development set
 (``python benchmarks/noise_filling.py``, 18 clips spread over its voices, model
 e3a431f453acef45): among 0.2, 0.3, 0.4, 0.55 and 0.7, 0.4 was best in PESQ-WB
 from 8 to 16.4 kbit/s and 0.3 at 24.4 and 32 (within 0.01 of 0.4 in PESQ, with
-the better pSNR). The bitstream stores a mode by its index here.
+the better pSNR). ``spectral_postfilter`` says whether the decoder runs the
+model's spectral postfilter (``codec.spectral_postfilter``) at that rate: on the
+development set (``python benchmarks/neural_postfilter.py``, 54 clips) it
+lifted ViSQOL at every rate, but at 32 kbit/s it cost 0.025 PESQ-WB and 0.009
+DNSMOS, so it is off there. The bitstream stores a mode by its index here.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class Mode:
     kbps: float
     noise_gain: float
     postfilter_strength: float
+    spectral_postfilter: bool = True
 
     @property
     def frame_bits(self) -> int:
@@ -39,7 +44,7 @@ MODES = (
     Mode(13.2, noise_gain=0.4, postfilter_strength=0.1),
     Mode(16.4, noise_gain=0.4, postfilter_strength=0.1),
     Mode(24.4, noise_gain=0.3, postfilter_strength=0.0),
-    Mode(32.0, noise_gain=0.3, postfilter_strength=0.0),
+    Mode(32.0, noise_gain=0.3, postfilter_strength=0.0, spectral_postfilter=False),
 )
 BITRATES = tuple(m.kbps for m in MODES)
 

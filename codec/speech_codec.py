@@ -24,8 +24,9 @@ from .coding.envelope import EnvelopeCoder
 from .dsp.framing import MAX_SAMPLE_RATE, SAMPLE_RATE, output_span
 from .io.audio import AudioError, as_float_mono, resample
 from .model import ModelError, default_model_path, load_model
-from .modes import mode_index
+from .modes import mode, mode_index
 from .neural_postfilter import PostfilterWeights
+from .spectral_postfilter import SpectralPostfilter, SpectralWeights
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,19 @@ class SpeechCodec:
         The trained postfilter (``codec.neural_postfilter``), which ``decode(postfilter="trained")``
         runs instead of the pitch postfilter (``codec.postfilter``).
     postfilter_id : str, optional
-        16 hex digits naming the postfilter's weights.
+        16 hex digits naming the weights of both postfilters.
+    spectral : SpectralWeights, optional
+        The spectral postfilter (``codec.spectral_postfilter``), which decoding runs unless
+        ``postfilter=False``.
     """
 
     def __init__(self, quantizers: dict[str, EnvelopeCoder], spectrum: SpectrumModel, model_id: str,
-                 postfilter: PostfilterWeights | None = None, postfilter_id: str | None = None):
+                 postfilter: PostfilterWeights | None = None, postfilter_id: str | None = None,
+                 spectral: SpectralWeights | None = None):
         self.quantizers = quantizers
         self.spectrum = spectrum
         self.model_id = model_id
-        self.postfilter, self.postfilter_id = postfilter, postfilter_id
+        self.postfilter, self.postfilter_id, self.spectral = postfilter, postfilter_id, spectral
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SpeechCodec:
@@ -61,7 +66,7 @@ class SpeechCodec:
         model = load_model(path or default_model_path())
         if model.spectrum is None:
             raise ModelError(f"{path}: no spectrum model in this file (add one with `vqcodec train spectrum`)")
-        return cls(model.quantizers, model.spectrum, model.id, model.postfilter, model.postfilter_id)
+        return cls(model.quantizers, model.spectrum, model.id, model.postfilter, model.postfilter_id, model.spectral)
 
     def quantizer(self, name: str) -> EnvelopeCoder:
         """The model's trained envelope quantizer ``name``: LSF (frames, 16) <-> codes (frames, M), numpy."""
@@ -144,6 +149,8 @@ class SpeechCodec:
             (``codec.modes``); "trained": the model's trained postfilter
             (``codec.neural_postfilter``; ValueError for a model without one); False skips
             postfiltering; a number runs the pitch postfilter at that strength (for tuning).
+            Unless False, the model's spectral postfilter (``codec.spectral_postfilter``), if it
+            has one, runs before synthesis at the rates ``codec.modes`` turns it on for (all but 32).
 
         Returns
         -------
@@ -164,8 +171,8 @@ class SpeechCodec:
             position += len(block)
         return out, rate
 
-    def open_stream(self, data, *, postfilter: bool | float | str = True,
-                    lost: np.ndarray | None = None) -> decoder.DecodedStream:
+    def open_stream(self, data, *, postfilter: bool | float | str = True, lost: np.ndarray | None = None,
+                    spectral=None) -> decoder.DecodedStream:
         """Check a stream's header and set up decoding it a chunk at a time.
 
         ``data`` is any bytes-like object (bytes, memoryview, an mmap of a file).
@@ -173,6 +180,9 @@ class SpeechCodec:
         at 16 kHz, ``length`` samples in all; memory stays bounded by one chunk.
         ``lost`` flags packets a simulated channel dropped (``codec.channel``): they
         are concealed and reported as lost rather than corrupt. ``postfilter`` as in :meth:`decode`.
+        ``spectral`` replaces the model's spectral postfilter for this stream: a callable
+        ``(spectra, codec.spectral_postfilter.FrameInfo) -> spectra`` (training uses it to record
+        what the decoder knows).
         """
         header = self.read_header(data)
         envelope = self.quantizer(header.quantizer)
@@ -187,7 +197,11 @@ class SpeechCodec:
                         length)
         elif len(payload) > layout.end:
             log.warning("%d bytes after the last packet ignored", len(payload) - layout.end)
-        stream = decoder.Decoder(header, envelope, self.spectrum, postfilter, lost, weights=self.postfilter)
+        if spectral is None and postfilter is not False and self.spectral is not None \
+                and mode(header.bitrate).spectral_postfilter:
+            spectral = SpectralPostfilter(self.spectral, header.bitrate)
+        stream = decoder.Decoder(header, envelope, self.spectrum, postfilter, lost, weights=self.postfilter,
+                                 spectral=spectral)
         return decoder.DecodedStream(header, length, target_length, stream.blocks(payload, layout, length))
 
     def read_header(self, data: bytes) -> Header:

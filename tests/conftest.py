@@ -36,6 +36,44 @@ def speaker_folder(root):
     return root
 
 
+@pytest.fixture(scope="session")
+def prepared_corpus(tmp_path_factory):
+    """The clips as a prepared corpus (vqcodec prepare): librivox trains, arctic validates."""
+    from codec.cli import main
+
+    out = tmp_path_factory.mktemp("prepared")
+    assert main(["prepare", str(speaker_folder(tmp_path_factory.mktemp("speech"))), "--out", str(out),
+                 "--workers", "1"]) == 0
+    return out
+
+
+def fit_resume_export(command: str, corpus: Path, folder: Path):
+    """``vqcodec train COMMAND`` with ``recipes/COMMAND_debug.yaml`` in ``folder``: fit 12 steps, check
+    the logs, resume to 16, export into m.npz over the shipped model (twice: the second refuses to
+    overwrite). Returns the loaded model file."""
+    import torch
+
+    from codec.cli import main
+    from codec.model import default_model_path, load_model
+
+    runs = folder / "runs" / f"{command}_debug"
+    args = ["train", command, "fit", "--config", str(Path(__file__).parents[1] / "recipes" / f"{command}_debug.yaml"),
+            "--data.corpus", str(corpus), "--data.pairs_dir", str(folder / "pairs")]
+    assert main(args) == 0
+    last = next(runs.rglob("last.ckpt"))
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 12
+    metrics = next(runs.rglob("metrics.csv")).read_text()
+    assert "val/loss" in metrics and "val/unfiltered" in metrics and "train/loss" in metrics
+    assert main(args + ["--trainer.max_steps", "16", "--ckpt_path", str(last)]) == 0
+    newest = max(runs.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime_ns)
+    assert torch.load(newest, map_location="cpu", weights_only=False)["global_step"] == 16
+    export = ["train", command, "export", str(newest), "--model", str(default_model_path()),
+              "--out", str(folder / "m.npz")]
+    assert main(export) == 0
+    assert main(export) == 2   # no silent overwrite
+    return load_model(folder / "m.npz")
+
+
 def tone_snr(x: np.ndarray, y: np.ndarray) -> float:
     """Waveform SNR (dB) of a decoded tone ``y`` against ``x``, away from the first and last 0.1 s."""
     x, y = x[1600:-1600], y[1600:-1600]

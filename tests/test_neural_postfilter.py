@@ -39,10 +39,12 @@ def test_the_filter_does_not_depend_on_where_chunks_are_cut(codec):
 
 
 def test_broken_weights_are_refused_in_one_line(tmp_path):
-    entries, spectrum, weights = read_model_arrays(default_model_path())
+    entries, spectrum, trained = read_model_arrays(default_model_path())
+    weights = trained["postfilter"]
     with pytest.raises(ValueError, match="w2 has shape"):
         npf.PostfilterWeights({**weights, "w2": np.zeros((3, 3))})
-    save_model(tmp_path / "m.npz", entries, spectrum, {**weights, "b3": np.full(weights["b3"].shape, np.nan)})
+    broken = {**weights, "b3": np.full(weights["b3"].shape, np.nan)}
+    save_model(tmp_path / "m.npz", entries, spectrum, {**trained, "postfilter": broken})
     with pytest.raises(ModelError, match="b3"):
         load_model(tmp_path / "m.npz")
 

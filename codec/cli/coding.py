@@ -278,12 +278,14 @@ def add_parsers(sub) -> None:
                         "PCM_24, PCM_32, FLOAT, DOUBLE; FLAC: PCM_16, PCM_24; OGG: VORBIS")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--no-postfilter", action="store_true",
-                       help="skip the decoder's pitch postfilter (codec/postfilter.py), which lowers the noise "
-                            "between the harmonics of voiced speech at 8-16.4 kbit/s")
+                       help="skip the decoder's postfilters: the spectral one (codec/spectral_postfilter.py), "
+                            "which sets the noise filling's level band by band, and the pitch postfilter "
+                            "(codec/postfilter.py), which lowers the noise between the harmonics of voiced "
+                            "speech at 8-16.4 kbit/s")
     which.add_argument("--trained-postfilter", action="store_true",
-                       help="use the model's trained postfilter (codec/neural_postfilter.py) instead: higher "
-                            "PESQ-WB and DNSMOS, lower ViSQOL and pSNR on the development set, so not the "
-                            "default (docs/evaluation.md)")
+                       help="use the model's trained time-domain postfilter (codec/neural_postfilter.py) "
+                            "instead of the pitch postfilter: higher PESQ-WB, lower ViSQOL and pSNR on the "
+                            "development set, so not the default (docs/evaluation.md)")
     p.add_argument("--loss", type=float, default=0.0,
                    help="simulate a lossy channel: drop this fraction of packets before decoding (e.g. 0.05)")
     p.add_argument("--burst", type=float, default=1.0,

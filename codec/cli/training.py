@@ -69,7 +69,7 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
         print(f"{split}: {path}")
 
 
-TRAIN_HELP = """usage: vqcodec train {fit,validate,export,spectrum,postfilter} ...
+TRAIN_HELP = """usage: vqcodec train {fit,validate,export,spectrum,postfilter,spectral} ...
 
 Train the codec's models (needs the [train] extra: torch and Lightning).
 
@@ -85,10 +85,13 @@ subcommands:
              into a model file:
                vqcodec train postfilter fit --config recipes/postfilter.yaml
                vqcodec train postfilter export runs/postfilter --model model.npz --out model.npz --force
+  spectral   the same for the decoder's spectral postfilter (band gains before synthesis):
+               vqcodec train spectral fit --config recipes/spectral.yaml
+               vqcodec train spectral export runs/spectral --model model.npz --out model.npz --force
 
 vqcodec train SUBCOMMAND --help lists that subcommand's options (fit and validate: every
 LightningCLI option). Recipes: recipes/{rvq16,avq16,pvq16,scq16,debug,postfilter,
-postfilter_debug}.yaml.
+postfilter_debug,spectral,spectral_debug}.yaml.
 """
 INSTALL_HINT = ("training needs torch and Lightning: from a clone of vqcodec, pip install torch==2.13.0 "
                 "(the CPU wheel), then pip install -e '.[train]'")
@@ -143,7 +146,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--keep-duplicates", action="store_true", help="keep byte-identical duplicate files")
     p.set_defaults(func=_cmd_prepare)
 
-    p = sub.add_parser("train", help="train the codec's models: fit, validate, export, spectrum, postfilter ([train] extra)",
+    p = sub.add_parser("train", help="train the codec's models: fit, validate, export, spectrum, postfilter, spectral ([train] extra)",
                        add_help=False, description=TRAIN_HELP)
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="fit, validate, export, spectrum or postfilter, and their options")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="fit, validate, export, spectrum, postfilter or spectral, and their options")
     p.set_defaults(func=_cmd_train)

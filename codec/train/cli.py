@@ -6,6 +6,7 @@
     vqcodec train spectrum model.npz --corpus data/demo --out model.npz --force
     vqcodec train postfilter fit --config recipes/postfilter.yaml
     vqcodec train postfilter export runs/postfilter --model model.npz --out model.npz --force
+    vqcodec train spectral fit --config recipes/spectral.yaml         # the same for the spectral postfilter
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def train_spectrum(model: str, corpus: str, out: str, *, quantizer: str = "avq",
     target = Path(out)
     if target.exists() and not force:
         raise FileExistsError(f"{target} exists; pass --force to overwrite it")
-    entries, _, postfilter = read_model_arrays(model)   # the postfilter, if any, is kept
+    entries, _, trained = read_model_arrays(model)   # the postfilters, if any, are kept
     if quantizer not in entries:
         raise ValueError(f"{model} has no {quantizer!r} quantizer (it has {', '.join(sorted(entries))})")
     manifest = Path(corpus) / "manifest.csv"
@@ -99,23 +100,37 @@ def train_spectrum(model: str, corpus: str, out: str, *, quantizer: str = "avq",
     entry = entries[quantizer]
     spectrum = fit_spectrum_model(sorted(train[:files]), EnvelopeCoder.from_state(entry, entry["state"]),
                                   rounds=rounds)
-    return save_model(target, entries, spectrum, postfilter)
+    return save_model(target, entries, spectrum, trained)
 
 
-def export_postfilter(checkpoint: str, model: str, out: str, *, force: bool = False) -> str:
-    """Write ``model`` with the postfilter of ``checkpoint`` (or a run folder's best) to ``out``;
-    returns the postfilter's id."""
+# The decoder's trained parts: the `vqcodec train` subcommand, its part in the model file, and where
+# its LightningModule and LightningDataModule live (imported on use).
+DECODER_PARTS = {"postfilter": ("postfilter", ".postfilter", "PostfilterModule", "PostfilterData"),
+                 "spectral": ("spectral", ".spectral_postfilter", "SpectralModule", "SpectralData")}
+
+
+def _classes(command: str) -> tuple:
+    import importlib
+
+    _, module, trainer, data = DECODER_PARTS[command]
+    found = importlib.import_module(module, __package__)
+    return getattr(found, trainer), getattr(found, data)
+
+
+def export_postfilter(checkpoint: str, model: str, out: str, *, force: bool = False,
+                      command: str = "postfilter") -> str:
+    """Write ``model`` with the network of ``checkpoint`` (or a run folder's best) as its ``command``
+    part (``DECODER_PARTS``), keeping its other parts, to ``out``; returns the new postfilter id."""
     from ..model import postfilter_id
-    from .postfilter import PostfilterModule
 
     target = Path(out)
     if target.exists() and not force:
         raise FileExistsError(f"{target} exists; pass --force to overwrite it")
-    entries, spectrum, _ = read_model_arrays(model)
-    module = PostfilterModule.load_from_checkpoint(best_checkpoint(checkpoint), map_location="cpu")
-    weights = module.net.weights()
-    save_model(target, entries, spectrum, weights)
-    return postfilter_id(weights)
+    entries, spectrum, trained = read_model_arrays(model)
+    module = _classes(command)[0].load_from_checkpoint(best_checkpoint(checkpoint), map_location="cpu")
+    trained = {**trained, DECODER_PARTS[command][0]: module.net.weights()}
+    save_model(target, entries, spectrum, trained)
+    return postfilter_id(trained)
 
 
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,30 +138,28 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
 
-def postfilter_main(argv: list[str]) -> None:
-    """``vqcodec train postfilter {fit,validate,export}``."""
+def postfilter_main(command: str, argv: list[str]) -> None:
+    """``vqcodec train {postfilter,spectral} {fit,validate,export}``."""
     if argv and argv[0] == "export":
-        parser = argparse.ArgumentParser(prog="vqcodec train postfilter export",
-                                         description="Write a model file with a trained postfilter added "
-                                                     "(its coding tables and model id unchanged).")
+        parser = argparse.ArgumentParser(prog=f"vqcodec train {command} export",
+                                         description=f"Write a model file with a trained {command} postfilter "
+                                                     "added (its coding tables and model id unchanged).")
         parser.add_argument("checkpoint", help="Lightning checkpoint or run folder (its newest best checkpoint)")
         parser.add_argument("--model", required=True, help="model file whose coding tables to keep")
         _add_output_arguments(parser)
         args = parser.parse_args(argv[1:])
-        identity = export_postfilter(args.checkpoint, args.model, args.out, force=args.force)
+        identity = export_postfilter(args.checkpoint, args.model, args.out, force=args.force, command=command)
         print(f"postfilter id {identity} -> {args.out}")
         return
-    from .postfilter import PostfilterData, PostfilterModule
-
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*args parameter is intended.*")
-        LightningCLI(PostfilterModule, PostfilterData, args=argv, seed_everything_default=0,
-                     parser_kwargs={"prog": "vqcodec train postfilter"})
+        LightningCLI(*_classes(command), args=argv, seed_everything_default=0,
+                     parser_kwargs={"prog": f"vqcodec train {command}"})
 
 
 def main(argv: list[str]) -> None:
-    if argv and argv[0] == "postfilter":
-        postfilter_main(argv[1:])
+    if argv and argv[0] in DECODER_PARTS:
+        postfilter_main(argv[0], argv[1:])
         return
     if argv and argv[0] == "spectrum":
         parser = argparse.ArgumentParser(prog="vqcodec train spectrum",

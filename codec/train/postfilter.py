@@ -18,10 +18,8 @@ computes (``tests/train/test_postfilter_training.py`` checks it on the shipped w
 from __future__ import annotations
 
 import logging
-import random
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -30,12 +28,11 @@ from .. import neural_postfilter as npf
 from ..dsp.framing import FRAME, WINDOW_LEAD
 from ..modes import BITRATES
 from ..postfilter import TAPS
-from .data import StepBatches
+from .pairs import PairsData, PairsModule, corpus_speech, missing_rates
 
 log = logging.getLogger(__name__)
 
 SEGMENT_BLOCKS = 50                       # one second a training item, after one block of warm-up
-PAUSE = 1600                              # 0.1 s between the corpus's files
 RESOLUTIONS = ((1024, 256), (512, 128), (256, 64))
 COMPRESSION = 0.3
 
@@ -43,27 +40,15 @@ COMPRESSION = 0.3
 def pairs(corpus: Path, split: str, out: Path, *, files: int, model: str | None = None, seed: int = 0) -> None:
     """Decoded and clean speech of ``files`` random files of ``split`` at every bitrate, with the
     decoder's features, written to ``out/{split}_{rate}.npz`` (skipped where they exist)."""
-    from ..corpus.prepare import read_manifest
     from ..io.atomic import atomic_write
-    from ..io.audio import AudioError, load
     from ..speech_codec import SpeechCodec
 
     out.mkdir(parents=True, exist_ok=True)
-    todo = [rate for rate in BITRATES if not (out / f"{split}_{rate:g}.npz").exists()]
+    todo = missing_rates(out, split)
     if not todo:
         return
-    entries = sorted((e for e in read_manifest(corpus / "manifest.csv") if e.split == split), key=lambda e: e.path)
-    random.Random(seed).shuffle(entries)
-    clips = []
-    for entry in entries[:files]:
-        try:
-            clips += [load(corpus / entry.path)[0], np.zeros(PAUSE)]
-        except AudioError as err:
-            log.warning("skipped %s", err)
-    if not clips:
-        raise ValueError(f"{corpus}: no readable {split} files")
     # Blocks as the decoder cuts them: its output starts WINDOW_LEAD samples before the signal.
-    clean = np.concatenate([np.zeros(WINDOW_LEAD), *clips])
+    clean = np.concatenate([np.zeros(WINDOW_LEAD), corpus_speech(corpus, split, files=files, seed=seed)])
     codec = SpeechCodec.load(model)
     for rate in todo:
         decoded, _ = codec.decode(codec.encode(clean[WINDOW_LEAD:], 16000, bitrate=rate), postfilter=False)
@@ -148,24 +133,15 @@ def spectral_loss(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return loss / len(RESOLUTIONS)
 
 
-class PostfilterData(L.LightningDataModule):
+class PostfilterData(PairsData):
     """One-second items of decoded and clean speech at every bitrate.
+
+    Parameters as ``codec.train.pairs.PairsData``'s (an item is one second), and
 
     Parameters
     ----------
-    corpus : str
-        A prepared corpus (``vqcodec prepare``) with train and valid splits.
-    pairs_dir : str
-        Where the pairs are cached (made on first use).
-    model : str, optional
-        The codec model whose decoded speech the postfilter learns to filter (default: shipped).
-    train_files, valid_files : int
-        Random files of each split to code.
-    batch_size : int
-        Items per optimizer step.
     valid_items : int
         Fixed items per bitrate for validation.
-    seed : int
     """
 
     def __init__(self, corpus: str = "data/wide", pairs_dir: str = "data/postfilter", model: str | None = None,
@@ -175,10 +151,7 @@ class PostfilterData(L.LightningDataModule):
         self.save_hyperparameters()
         self.arrays: dict[str, list[dict[str, np.ndarray]]] = {}
 
-    def prepare_data(self) -> None:
-        h = self.hparams
-        for split, files in (("train", h.train_files), ("valid", h.valid_files)):
-            pairs(Path(h.corpus), split, Path(h.pairs_dir), files=files, model=h.model, seed=h.seed)
+    make_pairs = pairs
 
     def setup(self, stage: str | None = None) -> None:
         if not self.arrays:
@@ -207,12 +180,8 @@ class PostfilterData(L.LightningDataModule):
         types = (torch.float32, torch.float32, torch.long, torch.float32)
         return tuple(torch.as_tensor(np.stack(p), dtype=t) for p, t in zip(parts, types))
 
-    def train_dataloader(self) -> StepBatches:
-        trainer = self.trainer
-        if trainer is not None and trainer.accumulate_grad_batches != 1:
-            raise ValueError("accumulate_grad_batches must be 1: batches are indexed by optimizer step")
-        return StepBatches(self.items("train"), self.hparams.batch_size, seed=self.hparams.seed,
-                           start_step=(lambda: trainer.global_step) if trainer is not None else None)
+    def train_items(self) -> torch.Tensor:
+        return self.items("train")
 
     def val_dataloader(self) -> DataLoader:
         items = self.items("valid")
@@ -220,40 +189,15 @@ class PostfilterData(L.LightningDataModule):
         return DataLoader(TensorDataset(chosen), batch_size=self.hparams.batch_size)
 
 
-class PostfilterModule(L.LightningModule):
-    """Train ``PostfilterNet`` on ``PostfilterData``; validation logs the loss and the unfiltered one.
-
-    Parameters
-    ----------
-    hidden : int
-        Width of the network's two hidden layers.
-    lr : float
-        Adam's learning rate, decayed to zero over ``trainer.max_steps`` by a cosine.
-    """
+class PostfilterModule(PairsModule):
+    """Train ``PostfilterNet`` on ``PostfilterData`` (parameters as ``codec.train.pairs.PairsModule``'s)."""
 
     def __init__(self, hidden: int = 64, lr: float = 2e-3):
         super().__init__()
         self.save_hyperparameters()
         self.net = PostfilterNet(hidden)
 
-    def _loss(self, items: torch.Tensor, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def losses(self, items: torch.Tensor, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         x, features, lags, clean = self.trainer.datamodule.batch(split, items)
         y = self.net(x, features, lags)[:, FRAME:]                     # after the warm-up block
         return spectral_loss(y, clean), spectral_loss(x[:, npf.HISTORY + FRAME:], clean)
-
-    def training_step(self, batch, _):
-        loss, _ = self._loss(batch[0], "train")
-        self.log("train/loss", loss, prog_bar=True)
-        return loss
-
-    def validation_step(self, batch, _):
-        loss, unfiltered = self._loss(batch[0], "valid")
-        self.log("val/loss", loss)
-        self.log("val/unfiltered", unfiltered)
-
-    def configure_optimizers(self):
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
-        steps = max(1, self.trainer.max_steps)
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps),
-                                 "interval": "step"}}

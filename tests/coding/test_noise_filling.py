@@ -33,12 +33,16 @@ def test_profile_is_capped_floored_and_compressed():
 
 @pytest.fixture(scope="module")
 def codec():
-    return SpeechCodec.load()
+    """The shipped model without its spectral postfilter: these tests judge the noise filling's own
+    levels, which that network, trained on the shipped filling, would partly redo."""
+    shipped = SpeechCodec.load()
+    return SpeechCodec(shipped.quantizers, shipped.spectrum, shipped.model_id)
 
 
 def test_shaped_filling_beats_the_flat_level_on_real_speech(codec, monkeypatch):
     """8 kbit/s on the six test clips: measured PESQ-WB +0.21 to +0.30 per clip (mean 2.71 -> 2.97)
-    over the flat filling (profile power 0, vqcodec 0.2), same streams and gain."""
+    over the flat filling (profile power 0, vqcodec 0.2), same streams and gain (with the spectral
+    postfilter, which makes up part of the flat filling's error: +0.04 to +0.23)."""
     gains = []
     for clip in CLIPS:
         x = procedure.prepared(clip)

@@ -6,13 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import CLIPS, speaker_folder
+from conftest import CLIPS, fit_resume_export
 
 from codec import SpeechCodec
 from codec import neural_postfilter as npf
-from codec.cli import main
 from codec.dsp.framing import FRAME
-from codec.model import load_model
 from codec.train.postfilter import PostfilterNet
 
 RECIPES = Path(__file__).parents[2] / "recipes"
@@ -67,35 +65,11 @@ def test_torch_computes_what_the_decoder_computes(source):
     assert np.abs(y - expected).max() < 1e-9
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    root = speaker_folder(tmp_path_factory.mktemp("speech"))
-    out = tmp_path_factory.mktemp("prepared")
-    assert main(["prepare", str(root), "--out", str(out), "--workers", "1"]) == 0
-    return out
-
-
 @pytest.mark.slow
-def test_debug_recipe_fits_resumes_and_exports_a_postfilter(corpus, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    args = ["train", "postfilter", "fit", "--config", str(RECIPES / "postfilter_debug.yaml"),
-            "--data.corpus", str(corpus), "--data.pairs_dir", str(tmp_path / "pairs")]
-    assert main(args) == 0
-    last = next(Path("runs/postfilter_debug").rglob("last.ckpt"))
-    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 12
-    metrics = next(Path("runs/postfilter_debug").rglob("metrics.csv")).read_text()
-    assert "val/loss" in metrics and "val/unfiltered" in metrics and "train/loss" in metrics
-    assert main(args + ["--trainer.max_steps", "16", "--ckpt_path", str(last)]) == 0
-    newest = max(Path("runs/postfilter_debug").rglob("last.ckpt"), key=lambda p: p.stat().st_mtime_ns)
-    assert torch.load(newest, map_location="cpu", weights_only=False)["global_step"] == 16
-
+def test_debug_recipe_fits_resumes_and_exports_a_postfilter(prepared_corpus, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # the recipe's runs/ folder
+    model = fit_resume_export("postfilter", prepared_corpus, tmp_path)
     shipped = SpeechCodec.load()
-    from codec.model import default_model_path
-
-    export = ["train", "postfilter", "export", str(newest), "--model", str(default_model_path()), "--out", "m.npz"]
-    assert main(export) == 0
-    assert main(export) == 2   # no silent overwrite
-    model = load_model("m.npz")
     assert model.id == shipped.model_id and model.postfilter is not None and len(model.postfilter_id) == 16
     # A stream of the shipped model decodes with the new file (same coding tables), filtered by
     # the new network: 16 steps of a 16-wide net do not make a good filter, but a working one.
@@ -103,7 +77,7 @@ def test_debug_recipe_fits_resumes_and_exports_a_postfilter(corpus, tmp_path, mo
 
     wav = sf.read(CLIPS[0])[0]
     data = shipped.encode(wav, 16000, bitrate=9.6)
-    ours, _ = SpeechCodec.load("m.npz").decode(data)
+    ours, _ = SpeechCodec.load(tmp_path / "m.npz").decode(data)
     plain, _ = shipped.decode(data, postfilter=False)
     assert len(ours) == len(plain) and np.isfinite(ours).all()
     assert 0 < np.abs(ours - plain).max() and np.std(ours - plain) < 0.5 * np.std(plain)
