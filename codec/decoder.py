@@ -113,9 +113,9 @@ class Decoder:
         side_models = side_info.models(self.fields)
         side = [np.zeros(frames, dtype=np.int64) for _ in side_models]
         tools = ToolSymbols.zeros(frames)   # a packet that fails mutes nothing and has no TNS filters
-        # ... nor noise-band corrections (a stream of short packets has none at all).
-        bands = (np.full((frames, len(noise_filling.NOISE_BANDS) - 1), noise_filling.BAND_ZERO)
-                 if noise_filling.has_bands(pf) else None)
+        # ... nor noise-band corrections (a stream of short packets has none at all: neutral ones).
+        bands = np.full((frames, len(noise_filling.NOISE_BANDS) - 1), noise_filling.BAND_ZERO)
+        has_bands = noise_filling.has_bands(pf)
         good = np.zeros(frames, dtype=bool)
         decoders: list = [None] * len(counts)
         lost = corrupt = 0
@@ -130,15 +130,14 @@ class Decoder:
                 for values, uniform in zip(side, side_models):
                     values[rows] = decoders[p].decode(uniform, n)
                 tools.decode(decoders[p], rows)
-                if bands is not None:
+                if has_bands:
                     bands[rows] = decoders[p].decode(side_info.band_model(), bands.shape[1])
                 good[rows] = True
             except (AssertionError, ValueError, TypeError, RuntimeError):   # TypeError: no words (CRC failed)
                 decoders[p], corrupt = None, corrupt + 1
                 for values in (*side, tools.silence, tools.tns):
                     values[rows] = 0
-                if bands is not None:
-                    bands[rows] = noise_filling.BAND_ZERO
+                bands[rows] = noise_filling.BAND_ZERO
         fields = side_info.split(side, self.fields)
         codes, (gain, level, noise) = fields[:, :m], fields[:, m:].T
         lsf = self.envelope.decode(codes)
@@ -171,12 +170,11 @@ class Decoder:
         frame_ids = np.arange(start, stop)
         spectra = spectrum.dequantize(q, gain, noise, shaping.weights, frame_ids,
                                       self.model.expected_magnitude(level, None, offset=offset),
-                                      noise_gain=mode(self.header.bitrate).noise_gain, bands=bands)
+                                      noise_gain=mode(self.header.bitrate).noise_gain,
+                                      bands=bands if has_bands else None)
         spectra = tns.restore(spectra, shaping.weights, tools.tns)
         spectra = self.concealment.spectra(spectra, good, frame_ids)
         if self.spectral is not None:
-            if bands is None:
-                bands = np.full((frames, len(noise_filling.NOISE_BANDS) - 1), noise_filling.BAND_ZERO)
             spectra = self.spectral(spectra, FrameInfo(concealed_lsf, gain, noise, bands, q == 0))
         return silence.mute(self.postfilter(self.overlap_add(spectra)),
                             silence.from_changes(tools.silence, np.arange(0, frames, pf)))

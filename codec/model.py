@@ -38,13 +38,14 @@ import numpy as np
 from .coding.entropy import SpectrumModel
 from .coding.envelope import EnvelopeCoder
 from .io.atomic import atomic_write
-from .neural_postfilter import WEIGHT_SHAPES, PostfilterWeights
+from .neural_postfilter import PostfilterWeights
 from .spectral_postfilter import SpectralWeights
+from .tanh_network import NAMES
 
 MODEL_FORMAT = 3                     # 1-2 were torch pickles (vqcodec 0.1)
 CONFIG_KEYS = EnvelopeCoder.CONFIG_KEYS
 TRAINING_ONLY = ("batches_used", "batches_seen")   # usage counters: not part of a model
-TRAINED_PARTS = {"postfilter": tuple(WEIGHT_SHAPES), "spectral": SpectralWeights.NAMES}   # the decoder's networks
+TRAINED_PARTS = {"postfilter": NAMES, "spectral": NAMES}   # the decoder's networks, by their prefix
 
 
 class ModelError(ValueError):

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .dsp.framing import FRAME, SAMPLE_RATE
 
 
@@ -60,3 +62,11 @@ def mode_index(kbps: float) -> int:
 def mode(kbps: float) -> Mode:
     """The mode at ``kbps`` kbit/s."""
     return MODES[mode_index(kbps)]
+
+
+def one_hot(kbps: float, rows: int) -> np.ndarray:
+    """(rows, len(MODES)): 1 in the column of the mode at ``kbps``, 0 elsewhere (how the trained
+    postfilters see the bitrate)."""
+    out = np.zeros((rows, len(MODES)))
+    out[:, mode_index(kbps)] = 1.0
+    return out

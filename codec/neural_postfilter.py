@@ -29,14 +29,13 @@ when a model has weights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .dsp import lpc
 from .dsp.framing import FRAME
-from .modes import BITRATES
+from .modes import BITRATES, one_hot
 from .postfilter import LAG_MAX, LAG_MIN, TAPS, apply_taps, pitch
+from .tanh_network import TanhNetwork
 
 SUBFRAME = 80                          # 5 ms: the network's control rate
 SUBFRAMES = FRAME // SUBFRAME
@@ -47,35 +46,18 @@ COMB_MAX, GAIN_RANGE, TAP_RANGE, COMB_START = 0.9, 0.5, 0.5, -3.0
 ENVELOPE_SPAN = 400                    # samples of the LPC window, ending at the block's end
 HISTORY = 2 * LAG_MAX + 8              # past samples kept: the comb and the LPC window reach back
 FEATURES = 16 + 3 + len(BITRATES)      # LSFs, energy, lag, voicing, bitrate
-WEIGHT_SHAPES = {"w1": (CONTEXT * FEATURES, None), "b1": (None,), "w2": (None, None), "b2": (None,),
-                 "w3": (None, SUBFRAMES * CONTROLS), "b3": (SUBFRAMES * CONTROLS,)}
 _WINDOW = np.hanning(ENVELOPE_SPAN + 2)[1:-1]
 RAMP = (np.arange(SUBFRAME) + 0.5) / SUBFRAME                  # interpolation weights within a subframe
 _LAG_FADE = np.minimum((np.arange(FRAME) + 0.5) / SUBFRAME, 1.0)
 
 
-@dataclass(frozen=True)
-class PostfilterWeights:
-    """The network's arrays: w1 (CONTEXT * FEATURES, H), b1 (H,), w2 (H, H), b2 (H,),
-    w3 (H, SUBFRAMES * CONTROLS), b3 (SUBFRAMES * CONTROLS,), for a hidden width H."""
+class PostfilterWeights(TanhNetwork):
+    """The network's arrays (``codec.tanh_network``): CONTEXT blocks of FEATURES in, per subframe
+    CONTROLS out."""
 
-    arrays: dict[str, np.ndarray]
-
-    def __post_init__(self):
-        hidden = None
-        for name, shape in WEIGHT_SHAPES.items():
-            array = self.arrays.get(name)
-            if array is None or array.ndim != len(shape):
-                raise ValueError(f"postfilter weights: {name} missing or not {len(shape)}-D")
-            hidden = hidden or (array.shape[1] if name == "w1" else None)
-            expected = tuple(hidden if s is None else s for s in shape)
-            if array.shape != expected:
-                raise ValueError(f"postfilter weights: {name} has shape {array.shape}, expected {expected}")
-            if not np.isfinite(array).all():
-                raise ValueError(f"postfilter weights: {name} is not finite")
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
+    INPUTS = CONTEXT * FEATURES
+    OUTPUTS = SUBFRAMES * CONTROLS
+    LABEL = "postfilter"
 
 
 def features(x: np.ndarray, blocks: int, bitrate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -87,20 +69,17 @@ def features(x: np.ndarray, blocks: int, bitrate: float) -> tuple[np.ndarray, np
     emphasized = spans[:, 1:] - lpc.PREEMPHASIS * spans[:, :-1]
     lsf = lpc.lpc_to_lsf(lpc.analyze_frames(emphasized * _WINDOW)) / np.pi
     energy = np.mean(x[HISTORY:].reshape(blocks, FRAME) ** 2, axis=1)
-    rate = np.zeros((blocks, len(BITRATES)))
-    rate[:, BITRATES.index(bitrate)] = 1.0
     # Centred and scaled to about +-1 (the network's first layer takes them as they are).
     return np.concatenate([lsf - 0.5, ((10 * np.log10(energy + 1e-10) + 40) / 20)[:, None],
-                           ((lag - 160) / 130)[:, None], voicing[:, None], rate], axis=1), lag
+                           ((lag - 160) / 130)[:, None], voicing[:, None], one_hot(bitrate, blocks)],
+                          axis=1), lag
 
 
 def network(weights: PostfilterWeights, context: np.ndarray) -> np.ndarray:
     """Raw controls (blocks, SUBFRAMES, CONTROLS) from features (blocks + CONTEXT - 1, FEATURES)."""
     blocks = len(context) - CONTEXT + 1
     stacked = np.concatenate([context[i:i + blocks] for i in range(CONTEXT)], axis=1)
-    hidden = np.tanh(stacked @ weights["w1"] + weights["b1"])
-    hidden = np.tanh(hidden @ weights["w2"] + weights["b2"])
-    return (hidden @ weights["w3"] + weights["b3"]).reshape(blocks, SUBFRAMES, CONTROLS)
+    return weights(stacked).reshape(blocks, SUBFRAMES, CONTROLS)
 
 
 def controls(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -34,7 +34,8 @@ import numpy as np
 
 from .coding import noise_filling, spectrum
 from .dsp.mdct import COEFFICIENTS
-from .modes import BITRATES
+from .modes import BITRATES, one_hot
+from .tanh_network import TanhNetwork
 
 # Bands: 0-125 Hz, then 20 bands spaced evenly in log frequency up to 8 kHz (MDCT bins of 25 Hz).
 BAND_EDGES = np.concatenate([[0], np.unique(np.round(np.geomspace(5, COEFFICIENTS, 21)).astype(int))])
@@ -44,7 +45,7 @@ CONTEXT = 2                            # frames the network sees: this one and t
 FEATURES = 2 * BANDS + 16 + 3 + (len(noise_filling.NOISE_BANDS) - 1) + len(BITRATES) + 1
 OUTPUTS = BANDS                        # a gain for each band's zeroed coefficients
 GAIN_LIMIT_DB = 10.0
-_LIMIT = GAIN_LIMIT_DB / 20 * np.log(10)   # in natural log amplitude
+GAIN_LIMIT = GAIN_LIMIT_DB / 20 * np.log(10)   # the same in natural log amplitude
 _ENERGY_FLOOR = 1e-9
 
 
@@ -59,31 +60,12 @@ class FrameInfo:
     zeroed: np.ndarray     # (frames, COEFFICIENTS) bool: the coefficient was coded as zero
 
 
-@dataclass(frozen=True)
-class SpectralWeights:
-    """The network's arrays: w1 (CONTEXT * FEATURES, H), b1 (H,), w2 (H, H), b2 (H,), w3 (H, OUTPUTS),
-    b3 (OUTPUTS,), for a hidden width H."""
+class SpectralWeights(TanhNetwork):
+    """The network's arrays (``codec.tanh_network``): CONTEXT frames of FEATURES in, OUTPUTS out."""
 
-    arrays: dict[str, np.ndarray]
-
-    NAMES = ("w1", "b1", "w2", "b2", "w3", "b3")
-
-    def __post_init__(self):
-        missing = [n for n in self.NAMES if n not in self.arrays]
-        if missing:
-            raise ValueError(f"spectral postfilter weights: {', '.join(missing)} missing")
-        hidden = self.arrays["w1"].shape[-1]
-        shapes = {"w1": (CONTEXT * FEATURES, hidden), "b1": (hidden,), "w2": (hidden, hidden), "b2": (hidden,),
-                  "w3": (hidden, OUTPUTS), "b3": (OUTPUTS,)}
-        for name, shape in shapes.items():
-            if self.arrays[name].shape != shape:
-                raise ValueError(f"spectral postfilter weights: {name} has shape {self.arrays[name].shape}, "
-                                 f"expected {shape}")
-            if not np.isfinite(self.arrays[name]).all():
-                raise ValueError(f"spectral postfilter weights: {name} is not finite")
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
+    INPUTS = CONTEXT * FEATURES
+    OUTPUTS = OUTPUTS
+    LABEL = "spectral postfilter"
 
 
 def band_sums(values: np.ndarray) -> np.ndarray:
@@ -97,14 +79,13 @@ def features(spectra: np.ndarray, info: FrameInfo, bitrate: float) -> np.ndarray
     total = np.log10(np.sum(spectra * spectra, axis=-1) + _ENERGY_FLOOR)
     zeroed = band_sums(info.zeroed.astype(np.float64)) / np.diff(BAND_EDGES)
     silent = info.gain == spectrum.SILENT
-    rate = np.zeros((len(spectra), len(BITRATES)))
-    rate[:, BITRATES.index(bitrate)] = 1.0
     # Centred and scaled to about +-1 (the network's first layer takes them as they are).
     return np.concatenate([
         (band_log - total[:, None]) / 3, zeroed, info.lsf / np.pi - 0.5,
         np.where(silent, 0.0, (info.gain - spectrum.GAIN_ZERO) / 32)[:, None], silent[:, None],
         info.noise[:, None] / 2 ** noise_filling.NOISE_BITS,
-        (info.bands - noise_filling.BAND_ZERO) / 10, rate, ((total - 2) / 3)[:, None]], axis=1)
+        (info.bands - noise_filling.BAND_ZERO) / 10, one_hot(bitrate, len(spectra)),
+        ((total - 2) / 3)[:, None]], axis=1)
 
 
 def stacked(found: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -117,9 +98,7 @@ def stacked(found: np.ndarray, before: np.ndarray) -> np.ndarray:
 
 def log_gains(weights: SpectralWeights, inputs: np.ndarray) -> np.ndarray:
     """Log amplitude gains (frames, OUTPUTS), within +-GAIN_LIMIT_DB."""
-    hidden = np.tanh(inputs @ weights["w1"] + weights["b1"])
-    hidden = np.tanh(hidden @ weights["w2"] + weights["b2"])
-    return _LIMIT * np.tanh(hidden @ weights["w3"] + weights["b3"])
+    return GAIN_LIMIT * np.tanh(weights(inputs))
 
 
 def bin_gains(gains: np.ndarray, zeroed: np.ndarray) -> np.ndarray:

@@ -1,9 +1,9 @@
 """What the decoder's two trained postfilters share in training: speech from a prepared corpus,
-a data module of cached decoded/original pairs whose batches are indexed by optimizer step, and a
-module that logs its loss against the unfiltered one.
+their network in torch, a data module of cached decoded/original pairs whose batches are indexed
+by optimizer step, and a module that logs its loss against the unfiltered one.
 
 ``codec.train.postfilter`` (the time-domain postfilter) and ``codec.train.spectral_postfilter``
-each subclass ``PairsData`` and ``PairsModule``.
+each subclass ``TanhNet``, ``PairsData`` and ``PairsModule``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,37 @@ def corpus_speech(corpus: Path, split: str, *, files: int, seed: int) -> np.ndar
 def missing_rates(out: Path, split: str) -> list[float]:
     """The bitrates whose pairs ``out/{split}_{rate}.npz`` are not cached yet."""
     return [rate for rate in BITRATES if not (out / f"{split}_{rate:g}.npz").exists()]
+
+
+class TanhNet(torch.nn.Module):
+    """``codec.tanh_network.TanhNetwork`` in torch, starting with a zero output layer (outputs 0)."""
+
+    def __init__(self, inputs: int, hidden: int, outputs: int):
+        super().__init__()
+        self.first = torch.nn.Linear(inputs, hidden)
+        self.second = torch.nn.Linear(hidden, hidden)
+        self.last = torch.nn.Linear(hidden, outputs)
+        with torch.no_grad():
+            self.last.weight.zero_()
+            self.last.bias.zero_()
+
+    def raw(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The network's raw outputs, as ``TanhNetwork.__call__``."""
+        return self.last(torch.tanh(self.second(torch.tanh(self.first(inputs)))))
+
+    def _layers(self) -> dict[str, torch.Tensor]:
+        return {"w1": self.first.weight.T, "b1": self.first.bias, "w2": self.second.weight.T,
+                "b2": self.second.bias, "w3": self.last.weight.T, "b3": self.last.bias}
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The decoder's arrays (``codec.tanh_network.NAMES``), float32."""
+        return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in self._layers().items()}
+
+    def load_weights(self, arrays) -> None:
+        """Set the layers from the decoder's arrays (a TanhNetwork or a dict of them)."""
+        with torch.no_grad():
+            for name, tensor in self._layers().items():
+                tensor.copy_(torch.as_tensor(np.asarray(arrays[name]), dtype=tensor.dtype))
 
 
 class PairsData(L.LightningDataModule):

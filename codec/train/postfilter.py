@@ -28,7 +28,7 @@ from .. import neural_postfilter as npf
 from ..dsp.framing import FRAME, WINDOW_LEAD
 from ..modes import BITRATES
 from ..postfilter import TAPS
-from .pairs import PairsData, PairsModule, corpus_speech, missing_rates
+from .pairs import PairsData, PairsModule, TanhNet, corpus_speech, missing_rates
 
 log = logging.getLogger(__name__)
 
@@ -61,25 +61,13 @@ def pairs(corpus: Path, split: str, out: Path, *, files: int, model: str | None 
         log.info("pairs: %s at %g kbit/s, %.1f min", split, rate, blocks * FRAME / 16000 / 60)
 
 
-class PostfilterNet(torch.nn.Module):
+class PostfilterNet(TanhNet):
     """``codec.neural_postfilter`` in torch: the network, its controls and the filters."""
 
     def __init__(self, hidden: int = 64):
-        super().__init__()
-        outputs = npf.SUBFRAMES * npf.CONTROLS
-        self.first = torch.nn.Linear(npf.CONTEXT * npf.FEATURES, hidden)
-        self.second = torch.nn.Linear(hidden, hidden)
-        self.last = torch.nn.Linear(hidden, outputs)
+        super().__init__(npf.CONTEXT * npf.FEATURES, hidden, npf.SUBFRAMES * npf.CONTROLS)
         with torch.no_grad():   # start as the identity filter with a faint comb
-            self.last.weight.zero_()
-            self.last.bias.zero_()
             self.last.bias.view(npf.SUBFRAMES, npf.CONTROLS)[:, 0] = npf.COMB_START
-
-    def weights(self) -> dict[str, np.ndarray]:
-        """The arrays of ``codec.neural_postfilter.PostfilterWeights`` (float32)."""
-        pairs_ = {"w1": self.first.weight.T, "b1": self.first.bias, "w2": self.second.weight.T,
-                  "b2": self.second.bias, "w3": self.last.weight.T, "b3": self.last.bias}
-        return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in pairs_.items()}
 
     def forward(self, x: torch.Tensor, features: torch.Tensor, lags: torch.Tensor) -> torch.Tensor:
         """Filter ``blocks`` blocks: x (B, HISTORY + blocks FRAME), features (B, blocks + 2, FEATURES),
@@ -90,8 +78,7 @@ class PostfilterNet(torch.nn.Module):
         """
         batch, blocks = x.shape[0], features.shape[1] - npf.CONTEXT + 1
         stacked = torch.cat([features[:, i:i + blocks] for i in range(npf.CONTEXT)], dim=2)
-        hidden = torch.tanh(self.second(torch.tanh(self.first(stacked))))
-        raw = self.last(hidden).view(batch, blocks * npf.SUBFRAMES, npf.CONTROLS)
+        raw = self.raw(stacked).view(batch, blocks * npf.SUBFRAMES, npf.CONTROLS)
         comb = npf.COMB_MAX * torch.sigmoid(raw[..., 0])
         gain = npf.GAIN_RANGE * torch.tanh(raw[..., 1])
         taps = npf.TAP_RANGE * torch.tanh(raw[..., 2:])

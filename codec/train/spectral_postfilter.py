@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from .. import spectral_postfilter as sp
 from ..dsp import framing, mdct
 from ..modes import BITRATES
-from .pairs import PairsData, PairsModule, corpus_speech, missing_rates
+from .pairs import PairsData, PairsModule, TanhNet, corpus_speech, missing_rates
 
 log = logging.getLogger(__name__)
 
@@ -85,28 +85,16 @@ def pairs(corpus: Path, split: str, out: Path, *, files: int, model: str | None 
         log.info("pairs: %s at %g kbit/s, %d frames", split, rate, len(arrays["features"]))
 
 
-class SpectralNet(torch.nn.Module):
-    """``codec.spectral_postfilter``'s network in torch: log gains from stacked features."""
+class SpectralNet(TanhNet):
+    """``codec.spectral_postfilter``'s network in torch: log gains from stacked features, all 0 dB
+    at the start."""
 
     def __init__(self, hidden: int = 128):
-        super().__init__()
-        self.first = torch.nn.Linear(sp.CONTEXT * sp.FEATURES, hidden)
-        self.second = torch.nn.Linear(hidden, hidden)
-        self.last = torch.nn.Linear(hidden, sp.OUTPUTS)
-        with torch.no_grad():   # start as the identity (all gains 0 dB)
-            self.last.weight.zero_()
-            self.last.bias.zero_()
-
-    def weights(self) -> dict[str, np.ndarray]:
-        """The arrays of ``codec.spectral_postfilter.SpectralWeights`` (float32)."""
-        arrays = {"w1": self.first.weight.T, "b1": self.first.bias, "w2": self.second.weight.T,
-                  "b2": self.second.bias, "w3": self.last.weight.T, "b3": self.last.bias}
-        return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in arrays.items()}
+        super().__init__(sp.CONTEXT * sp.FEATURES, hidden, sp.OUTPUTS)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """(B, CONTEXT * FEATURES) -> log amplitude gains (B, OUTPUTS), as ``sp.log_gains``."""
-        hidden = torch.tanh(self.second(torch.tanh(self.first(inputs))))
-        return sp.GAIN_LIMIT_DB / 20 * np.log(10) * torch.tanh(self.last(hidden))
+        return sp.GAIN_LIMIT * torch.tanh(self.raw(inputs))
 
 
 def band_loss(gains: torch.Tensor, coded: torch.Tensor, zeroed: torch.Tensor, original: torch.Tensor,

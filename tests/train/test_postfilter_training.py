@@ -24,14 +24,6 @@ def _decoded(rate=13.2):
     return codec.decode(codec.encode(wav, 16000, bitrate=rate), postfilter=False)[0].astype(np.float64)
 
 
-def _load(net, weights):
-    """The arrays of ``weights`` (the decoder's) into the float64 ``net``."""
-    with torch.no_grad():
-        for layer, (w, b) in zip((net.first, net.second, net.last), (("w1", "b1"), ("w2", "b2"), ("w3", "b3"))):
-            layer.weight.copy_(torch.from_numpy(weights[w].T))
-            layer.bias.copy_(torch.from_numpy(weights[b]))
-
-
 @pytest.mark.parametrize("source", ["random", "shipped"])
 def test_torch_computes_what_the_decoder_computes(source):
     net = PostfilterNet(64).double()
@@ -39,7 +31,7 @@ def test_torch_computes_what_the_decoder_computes(source):
         weights = SpeechCodec.load().postfilter
         if weights is None:
             pytest.skip("the shipped model has no postfilter")
-        _load(net, weights)
+        net.load_weights(weights)
     else:
         torch.manual_seed(0)
         with torch.no_grad():
@@ -47,7 +39,7 @@ def test_torch_computes_what_the_decoder_computes(source):
                 p.add_(0.3 * torch.randn_like(p))   # far from the identity start: every path matters
     weights = npf.PostfilterWeights({k: v.astype(np.float64) for k, v in net.weights().items()})
     if source == "random":   # the exported float32 arrays, back into the float64 net
-        _load(net, weights)
+        net.load_weights(weights)
     decoded = _decoded()
     blocks = len(decoded) // FRAME
     stream = npf.NeuralPostfilter(weights, 13.2)(decoded[:blocks * FRAME])

@@ -23,10 +23,7 @@ def test_torch_computes_the_decoders_gains():
         for p in net.parameters():
             p.add_(0.3 * torch.randn_like(p))
     weights = sp.SpectralWeights({k: v.astype(np.float64) for k, v in net.weights().items()})
-    with torch.no_grad():   # the exported float32 arrays back into the net
-        for layer, (w, b) in zip((net.first, net.second, net.last), (("w1", "b1"), ("w2", "b2"), ("w3", "b3"))):
-            layer.weight.copy_(torch.from_numpy(weights[w].T))
-            layer.bias.copy_(torch.from_numpy(weights[b]))
+    net.load_weights(weights)   # the exported float32 arrays back into the net
     inputs = np.random.default_rng(0).normal(size=(50, sp.CONTEXT * sp.FEATURES))
     with torch.no_grad():
         ours = net(torch.from_numpy(inputs)).numpy()
