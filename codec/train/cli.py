@@ -103,18 +103,20 @@ def train_spectrum(model: str, corpus: str, out: str, *, quantizer: str = "avq",
     return save_model(target, entries, spectrum, trained)
 
 
-# The decoder's trained parts: the `vqcodec train` subcommand, its part in the model file, and where
-# its LightningModule and LightningDataModule live (imported on use).
-DECODER_PARTS = {"postfilter": ("postfilter", ".postfilter", "PostfilterModule", "PostfilterData"),
-                 "spectral": ("spectral", ".spectral_postfilter", "SpectralModule", "SpectralData")}
+# The decoder's trained parts: each name is both the `vqcodec train` subcommand and the part's
+# prefix in the model file (codec.model.TRAINED_PARTS).
+DECODER_PARTS = ("postfilter", "spectral")
 
 
 def _classes(command: str) -> tuple:
-    import importlib
+    """The LightningModule and LightningDataModule of a decoder part."""
+    if command == "postfilter":
+        from .postfilter import PostfilterData, PostfilterModule
 
-    _, module, trainer, data = DECODER_PARTS[command]
-    found = importlib.import_module(module, __package__)
-    return getattr(found, trainer), getattr(found, data)
+        return PostfilterModule, PostfilterData
+    from .spectral_postfilter import SpectralData, SpectralModule
+
+    return SpectralModule, SpectralData
 
 
 def export_postfilter(checkpoint: str, model: str, out: str, *, force: bool = False,
@@ -128,7 +130,7 @@ def export_postfilter(checkpoint: str, model: str, out: str, *, force: bool = Fa
         raise FileExistsError(f"{target} exists; pass --force to overwrite it")
     entries, spectrum, trained = read_model_arrays(model)
     module = _classes(command)[0].load_from_checkpoint(best_checkpoint(checkpoint), map_location="cpu")
-    trained = {**trained, DECODER_PARTS[command][0]: module.net.weights()}
+    trained = {**trained, command: module.net.weights()}
     save_model(target, entries, spectrum, trained)
     return postfilter_id(trained)
 
